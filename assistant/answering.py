@@ -1,0 +1,201 @@
+"""Turns scored passages into an answer made only of verified quotes, or an abstention.
+
+The answer quotes whole sentences of the retrieved passages, each followed by the
+marker `[n]` of its passage (passages numbered 1..N in order of first appearance).
+Quotes are picked by maximal marginal relevance so they cover different parts of the
+question; when the question asks for several things and the best evidence sits in a
+bulleted list, the items of that list are gathered. The assistant abstains when the
+best sentence's support is under the calibrated threshold, or when the question asks
+for a kind of fact (a number, a date, a name, a place) that no candidate sentence holds.
+`check_grounding` re-verifies every quote against the document before anything leaves.
+No language model writes any text here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from index import LoadedIndex
+
+from .errors import GroundingError
+from .retrieval import Query, Retriever, ScoredChunk, ScoredSentence
+from .settings import AnswerSettings
+from .text import is_list_question, provides, question_types
+from .types import Answer, Citation, Passage
+
+KIND_WORDS = {"number": "number", "date": "date", "name": "name", "place": "place"}
+
+
+@dataclass
+class Candidate:
+    sentence: ScoredSentence
+    chunk_rank: int  # position of the passage that holds it, among the retrieved
+    score: float  # support after the fact-kind check
+    missing: set[str]
+
+
+def to_passages(index: LoadedIndex, ranked: list[ScoredChunk]) -> list[Passage]:
+    out = []
+    for rank, c in enumerate(ranked, 1):
+        chunk = index.chunks[c.index]
+        out.append(Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, section=chunk.section, text=chunk.text,
+                           start=chunk.start, end=chunk.end, score=round(float(c.score), 6), rank=rank))
+    return out
+
+
+def list_group(index: LoadedIndex, row: int) -> list[int]:
+    """Rows of the bulleted list a sentence belongs to or introduces (empty when none).
+
+    A list is a run of consecutive item sentences of one document; the sentence just
+    before it introduces it when it ends with a colon.
+    """
+    n = len(index.sentence_doc)
+    doc = index.sentence_doc[row]
+
+    def is_item(i: int) -> bool:
+        return 0 <= i < n and index.sentence_doc[i] == doc and bool(index.sentence_item[i])
+
+    if is_item(row):
+        first = row
+    elif is_item(row + 1) and index.sentence_text(row).rstrip().endswith(":"):
+        first = row + 1
+    else:
+        return []
+    while is_item(first - 1):
+        first -= 1
+    last = first
+    while is_item(last + 1):
+        last += 1
+    return list(range(first, last + 1))
+
+
+class Answerer:
+    def __init__(self, index: LoadedIndex, retriever: Retriever, settings: AnswerSettings):
+        self.index = index
+        self.retriever = retriever
+        self.settings = settings
+
+    def candidates(self, question: str, ranked: list[ScoredChunk]) -> tuple[list[Candidate], set[str]]:
+        """Sentences of the retrieved passages with their support; and the fact kinds asked for."""
+        kinds = question_types(question)
+        out: dict[int, Candidate] = {}
+        for rank, chunk in enumerate(ranked):
+            for s in chunk.sentences:
+                if s.index in out:
+                    continue
+                text = self.index.sentence_text(s.index)
+                missing = {k for k in kinds if not provides(text, k)}
+                score = s.score * (self.settings.kind_penalty if missing else 1.0)
+                out[s.index] = Candidate(s, rank, score, missing)
+        return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index)), kinds
+
+    def choose(self, question: str, cands: list[Candidate]) -> list[Candidate]:
+        """Quotes for the answer: the best sentence, then MMR picks or the items of its list."""
+        st = self.settings
+        best = cands[0]
+        floor = st.min_relative * best.score
+        by_row = {c.sentence.index: c for c in cands}
+        if is_list_question(question):
+            for lead in cands[:2]:
+                group = list_group(self.index, lead.sentence.index)
+                members = [by_row[r] for r in group if r in by_row]
+                if len(members) >= 2 and lead.score >= floor:
+                    strong = [m for m in members if m.score >= st.list_floor * best.score]
+                    if len(strong) >= 2:
+                        return strong[: st.max_list_quotes]
+        chosen = [best]
+        vectors = self.index.embeddings
+        limit = st.max_quotes
+        pool = [c for c in cands[1:] if c.score >= floor and not c.missing]
+        while pool and len(chosen) < limit:
+            def mmr(c: Candidate) -> float:
+                sim = max(float(vectors[c.sentence.index] @ vectors[o.sentence.index]) for o in chosen)
+                return st.mmr_lambda * c.score - (1 - st.mmr_lambda) * sim
+
+            pick = max(pool, key=mmr)
+            if mmr(pick) < st.mmr_lambda * floor - (1 - st.mmr_lambda) * st.max_redundancy:
+                break
+            chosen.append(pick)
+            pool.remove(pick)
+        return chosen
+
+    def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing) -> Answer:
+        passages = to_passages(self.index, ranked)
+        cands, kinds = self.candidates(question, ranked) if ranked else ([], set())
+        confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
+        if not cands or cands[0].score < self.settings.min_support:
+            why = ""
+            if cands and cands[0].missing and cands[0].sentence.score >= self.settings.min_support:
+                asked = " or ".join(sorted(KIND_WORDS[k] for k in cands[0].missing))
+                why = f" It touches on the subject but gives no {asked} for it."
+            text = ("**The document doesn't say.**" + why +
+                    " The closest passages are listed below as related reading; none of them answers the question.")
+            return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
+                          related=passages[: self.settings.related], query=query.text,
+                          confidence=round(confidence, 6), timing=timing())
+        chosen = self.choose(question, cands)
+        citations = self.cite(chosen, ranked)
+        text = render_text(citations)
+        answer = Answer(question=question, text=text, citations=citations, passages=passages, abstained=False,
+                        query=query.text, confidence=round(confidence, 6), timing=timing())
+        check_grounding(answer, self.index.documents)
+        return answer
+
+    def cite(self, chosen: list[Candidate], ranked: list[ScoredChunk]) -> list[Citation]:
+        numbers: dict[int, int] = {}
+        citations = []
+        for c in chosen:
+            # A sentence in two overlapping passages is cited from the better-ranked one.
+            rank = min(r for r, ch in enumerate(ranked) if c.sentence.index in self.index.chunk_sentences[ch.index])
+            chunk = self.index.chunks[ranked[rank].index]
+            n = numbers.setdefault(rank, len(numbers) + 1)
+            s, e = (int(x) for x in self.index.sentence_span[c.sentence.index])
+            citations.append(Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, section=chunk.section,
+                                      quote=self.index.documents[chunk.doc_id][s:e], start=s, end=e,
+                                      score=round(float(c.score), 6)))
+        return citations
+
+
+def render_text(citations: list[Citation]) -> str:
+    """Markdown of the quotes, each followed by its marker.
+
+    >>> from assistant.types import Citation
+    >>> c = Citation(n=1, chunk_id="d#0", doc_id="d", section="", quote="A b.", start=0, end=4, score=1)
+    >>> render_text([c])
+    '“A b.” [1]'
+    """
+    lines = [f"“{c.quote}” [{c.n}]" for c in citations]
+    if len(lines) == 1:
+        return lines[0]
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def check_grounding(answer: Answer, documents: dict[str, str]) -> None:
+    """Raise `GroundingError` unless every quote is verbatim, cited from a retrieved passage,
+    numbered 1..N in order of first appearance, and each sentence is quoted once."""
+    retrieved = {p.chunk_id: p for p in answer.passages}
+    expected_next = 1
+    seen_n: dict[str, int] = {}
+    spans = set()
+    for c in answer.citations:
+        doc = documents.get(c.doc_id)
+        if doc is None or doc[c.start:c.end] != c.quote or not c.quote:
+            raise GroundingError(f"citation [{c.n}] is not verbatim at {c.doc_id}[{c.start}:{c.end}]")
+        p = retrieved.get(c.chunk_id)
+        if p is None:
+            raise GroundingError(f"citation [{c.n}] points at {c.chunk_id}, which was not retrieved")
+        if not (p.start <= c.start and c.end <= p.end and p.doc_id == c.doc_id):
+            raise GroundingError(f"citation [{c.n}] is not inside passage {c.chunk_id}")
+        if c.chunk_id in seen_n:
+            if seen_n[c.chunk_id] != c.n:
+                raise GroundingError(f"passage {c.chunk_id} has two numbers")
+        else:
+            if c.n != expected_next:
+                raise GroundingError(f"citation numbered [{c.n}], expected [{expected_next}]")
+            seen_n[c.chunk_id] = c.n
+            expected_next += 1
+        if (c.doc_id, c.start, c.end) in spans:
+            raise GroundingError(f"the same sentence is quoted twice ({c.doc_id}[{c.start}:{c.end}])")
+        spans.add((c.doc_id, c.start, c.end))
+        if f"“{c.quote}” [{c.n}]" not in answer.text:
+            raise GroundingError(f"quote [{c.n}] is missing from the answer text")

@@ -1,0 +1,168 @@
+"""The public entry point: `Assistant` opens an index and answers questions about it.
+
+    from assistant import Assistant
+    a = Assistant.load()                       # the bundled article
+    answer = a.ask("What does North Korea seek from Russia?")
+
+`Assistant.load()` with no folder uses the bundled article and a cached index that is
+built on first use and rebuilt silently whenever the article, model or settings change.
+An explicit index folder is never rebuilt behind your back: a stale one raises
+`StaleIndex` with the command that rebuilds it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, StaleIndex, build_index, get_embedder,
+                   load_index, rebuild_hint, stale_reasons)
+
+from .answering import Answerer, to_passages
+from .errors import InvalidQuestion
+from .retrieval import Query, Retriever, make_query
+from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
+from .text import is_follow_up, words
+from .types import Answer, IndexInfo, Passage, Timing
+
+
+class Assistant:
+    """Questions in, cited answers out, over one index. Safe to share between threads."""
+
+    def __init__(self, index: LoadedIndex, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.index = index
+        self.embedder = get_embedder(index.manifest.model.name)
+        self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
+        self.answerer = Answerer(index, self.retriever, self.settings.answer)
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def load(cls, index_dir: str | os.PathLike | None = None, settings: Settings | None = None) -> "Assistant":
+        """Open an index folder, or (with `None`) the bundled article's index, building it if needed."""
+        settings = settings or Settings()
+        if index_dir is None:
+            return cls._load_default(settings)
+        index = load_index(index_dir)
+        reasons = stale_reasons(index.manifest)
+        assistant = cls(index, settings)
+        if not reasons and index.manifest.model.fingerprint != assistant.embedder.fingerprint:
+            reasons.append("the embedding model's weights changed")
+        if reasons:
+            raise StaleIndex(f"index {index_dir} is stale ({reasons[0]}); rebuild with "
+                             f"{rebuild_hint(Path(index_dir), index.manifest)}")
+        return assistant
+
+    @classmethod
+    def _load_default(cls, settings: Settings) -> "Assistant":
+        folder = default_index_dir()
+        wanted = settings.index.build()
+        try:
+            index = load_index(folder)
+            fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == [str(DEFAULT_DOCUMENT.resolve())]
+            if fresh:
+                assistant = cls(index, settings)
+                if index.manifest.model.fingerprint == assistant.embedder.fingerprint:
+                    return assistant
+        except (IndexNotFound, CorruptIndex, StaleIndex):
+            pass
+        build_index([DEFAULT_DOCUMENT], folder, wanted)
+        return cls(load_index(folder), settings)
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[str | os.PathLike], index_dir: str | os.PathLike,
+                   settings: Settings | None = None, progress: bool | None = None) -> "Assistant":
+        """Index the given files and folders into `index_dir` (re-embedding only what changed), then open it."""
+        settings = settings or Settings()
+        build_index(list(paths), index_dir, settings.index.build(), progress=progress)
+        return cls(load_index(index_dir), settings)
+
+    # ------------------------------------------------------------ asking
+
+    def _validate(self, question: object) -> str:
+        if not isinstance(question, str):
+            raise InvalidQuestion(f"the question must be text, not {type(question).__name__}")
+        if not question.strip():
+            raise InvalidQuestion("the question is empty")
+        limit = self.settings.limits.max_question_chars
+        if len(question) > limit:
+            raise InvalidQuestion(f"the question is {len(question)} characters long; the limit is {limit}")
+        if not words(question):
+            raise InvalidQuestion("the question has no words")
+        return question
+
+    def resolve(self, question: str, history: Sequence[str] | None) -> Query:
+        """The query to search: a follow-up borrows the words of the question it follows."""
+        previous = None
+        for earlier in history or []:
+            if not isinstance(earlier, str) or not earlier.strip():
+                continue
+            previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
+        if previous and is_follow_up(question):
+            return make_query(question, previous)
+        return make_query(question)
+
+    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
+        """The `k` passages that best match the question, best first."""
+        question = self._validate(question)
+        k = self.settings.retrieval.k if k is None else k
+        if not isinstance(k, int) or k < 1:
+            raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
+        ranked = self.retriever.search(make_query(question), k)
+        return to_passages(self.index, ranked)
+
+    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
+        """An answer made of verified quotes with citations, or an abstention with related passages."""
+        t0 = time.perf_counter()
+        question = self._validate(question)
+        query = self.resolve(question, history)
+        ranked = self.retriever.search(query, self.settings.answer.passages)
+        t1 = time.perf_counter()
+
+        def timing() -> Timing:
+            t2 = time.perf_counter()
+            return Timing(retrieve_ms=round((t1 - t0) * 1000, 3), answer_ms=round((t2 - t1) * 1000, 3),
+                          total_ms=round((t2 - t0) * 1000, 3))
+
+        return self.answerer.answer(question, query, ranked, timing)
+
+    # ------------------------------------------------------------ the index
+
+    def document_text(self, doc_id: str) -> str:
+        try:
+            return self.index.documents[doc_id]
+        except KeyError:
+            raise AssistantError(f"no document {doc_id!r} in this index") from None
+
+    @property
+    def title(self) -> str:
+        m = self.index.manifest
+        return m.documents[0].title if m.documents else ""
+
+    def info(self) -> IndexInfo:
+        return index_info(self.index)
+
+
+def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:
+    m = index.manifest
+    return IndexInfo(
+        folder=str(index.folder), build_id=m.build_id, created_at=m.created_at, model=m.model.label,
+        model_fingerprint=m.model.fingerprint, dim=m.model.dim, faiss=m.faiss,
+        documents=[{"doc_id": d.doc_id, "title": d.title, "path": d.path, "chars": d.chars, "chunks": d.chunks}
+                   for d in m.documents],
+        chunks=m.counts.get("chunks", 0), sentences=m.counts.get("sentences", 0), stale=stale or [],
+    )
+
+
+def index_age(created_at: str, now: dt.datetime | None = None) -> str:
+    """`index_age("2026-01-01T00:00:00+00:00", now=2026-01-01T02:00Z) -> "2 h"`, for people."""
+    then = dt.datetime.fromisoformat(created_at)
+    seconds = ((now or dt.datetime.now(dt.timezone.utc)) - then).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit}"
+    return f"{max(int(seconds), 0)} s"

@@ -1,0 +1,197 @@
+"""The `assistant` command: index, retrieve, ask (here), and serve, eval, bench (plugins).
+
+User mistakes and index problems print one line, `error: ...`, and exit 1 (failure) or
+2 (usage); nothing prints a traceback unless ASSISTANT_DEBUG=1. `--json` prints the same
+pydantic payload the Python API returns. `serve`, `eval` and `bench` come from the `ui`
+and `eval` packages through the `assistant.commands` entry points, so this package never
+imports them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import List, Optional
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from index.errors import AssistantError
+
+DEFAULT_OUT = Path("assistant-index")
+
+
+class _Group(TyperGroup):
+    """Turns domain errors into one line and an exit code, for every verb including plugins."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AssistantError as exc:
+            if os.environ.get("ASSISTANT_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, typer.Exit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # noqa: BLE001 - a bug still gets one readable line
+            if os.environ.get("ASSISTANT_DEBUG"):
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(f"error: internal error ({type(exc).__name__}: {first}); "
+                       "set ASSISTANT_DEBUG=1 to see the traceback", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Answers questions about documents with verified, cited quotes.")
+index_app = typer.Typer(cls=_Group, no_args_is_help=True, help="Build and inspect indexes.")
+app.add_typer(index_app, name="index")
+
+IndexOpt = typer.Option(None, "--index", "-i", help="Index folder (default: $ASSISTANT_INDEX, else the bundled article).",
+                        envvar="ASSISTANT_INDEX", show_envvar=False)
+JsonOpt = typer.Option(False, "--json", help="Print the JSON payload instead of text.")
+
+
+def _settings():
+    from .settings import Settings
+
+    return Settings.from_env()
+
+
+def _open(index: Optional[Path]):
+    from .api import Assistant
+
+    return Assistant.load(index, _settings())
+
+
+@index_app.command("build")
+def index_build(
+    paths: List[Path] = typer.Argument(..., help="Files (.txt, .md, .html) or folders to index."),
+    out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Index folder to write (replaced atomically)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Embedding model: 'default' (bundled MiniLM), a hub name, a local folder, or 'hashing'."),
+    faiss: Optional[str] = typer.Option(None, "--faiss", help="FAISS factory string, e.g. Flat (default), HNSW32, IVF4096,PQ32."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Index documents into a folder; unchanged documents are not embedded again."""
+    from index import build_index
+
+    settings = _settings()
+    build = settings.index.build()
+    changes = {k: v for k, v in {"model": model, "faiss": faiss}.items() if v}
+    if changes:
+        build = build.model_copy(update=changes)
+    try:
+        manifest = build_index(paths, out, build, on_problem=lambda p: click.echo(f"skipped: {p}", err=True))
+    except ValueError as exc:  # an invalid FAISS string is a usage error
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(manifest.model_dump_json(indent=2))
+        return
+    c = manifest.counts
+    click.echo(f"indexed {c['documents']} document(s): {c['chunks']} chunks, {c['sentences']} sentences "
+               f"({c['embedded']} embedded, {c['reused']} reused), skipped {c['skipped']} -> {out}")
+    if out != DEFAULT_OUT or not os.environ.get("ASSISTANT_INDEX"):
+        click.echo(f'ask with: assistant ask "your question" --index {out}')
+
+
+@index_app.command("info")
+def index_info_cmd(
+    folder: Optional[Path] = typer.Argument(None, help="Index folder (default: the bundled article's index)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show what an index holds and whether it is stale."""
+    from index import load_index, stale_reasons
+
+    from .api import Assistant, index_age, index_info
+
+    if folder is None:
+        loaded = Assistant.load(None, _settings()).index
+    else:
+        loaded = load_index(folder)
+    info = index_info(loaded, stale_reasons(loaded.manifest))
+    if as_json:
+        click.echo(info.model_dump_json(indent=2))
+        return
+    click.echo(f"index     {info.folder} (build {info.build_id}, {index_age(info.created_at)} old)")
+    click.echo(f"model     {info.model} ({info.dim} dims, weights {info.model_fingerprint[:12]})")
+    click.echo(f"faiss     {info.faiss}")
+    click.echo(f"content   {len(info.documents)} document(s), {info.chunks} chunks, {info.sentences} sentences")
+    for d in info.documents[:20]:
+        click.echo(f"  {d['doc_id']}  {d['chars']} chars, {d['chunks']} chunks  {d['title'][:60]}")
+    if len(info.documents) > 20:
+        click.echo(f"  ... and {len(info.documents) - 20} more")
+    click.echo("status    " + ("stale: " + "; ".join(info.stale) if info.stale else "fresh"))
+
+
+@app.command("retrieve")
+def retrieve_cmd(
+    question: str = typer.Argument(..., help="The question."),
+    index: Optional[Path] = IndexOpt,
+    k: int = typer.Option(5, "-k", min=1, max=100, help="How many passages."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show the passages that best match a question."""
+    passages = _open(index).retrieve(question, k)
+    if as_json:
+        click.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
+        return
+    for p in passages:
+        where = f"{p.doc_id} [{p.start}:{p.end}]"
+        click.echo(click.style(f"{p.rank}. {p.section or '(no section)'}", bold=True) + f"  {where}  score {p.score:.3f}")
+        click.echo("   " + p.text.replace("\n", "\n   "))
+
+
+@app.command("ask")
+def ask_cmd(
+    question: str = typer.Argument(..., help="The question."),
+    index: Optional[Path] = IndexOpt,
+    history: List[str] = typer.Option([], "--after", help="An earlier question this one follows up (repeatable, oldest first)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer with verified quotes and their sources, or say the document doesn't say."""
+    answer = _open(index).ask(question, history=history)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+        return
+    click.echo(answer.text)
+    click.echo()
+    if answer.abstained:
+        if answer.related:
+            click.echo(click.style("Related passages (they do not answer it):", bold=True))
+            for p in answer.related:
+                click.echo(f"  - {p.section or '(no section)'}  {p.doc_id} [{p.start}:{p.end}]")
+        return
+    click.echo(click.style("Sources:", bold=True))
+    shown = set()
+    for c in answer.citations:
+        if c.n in shown:
+            continue
+        shown.add(c.n)
+        spans = ", ".join(f"[{x.start}:{x.end}]" for x in answer.citations if x.n == c.n)
+        click.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id} {spans}")
+
+
+def _load_plugins() -> None:
+    for ep in sorted(entry_points(group="assistant.commands"), key=lambda e: e.name):
+        try:
+            register = ep.load()
+        except ImportError as exc:  # an optional part not installed: its verb is simply absent
+            if os.environ.get("ASSISTANT_DEBUG"):
+                print(f"plugin {ep.name} not loaded: {exc}", file=sys.stderr)
+            continue
+        register(app)
+
+
+_load_plugins()
+
+
+def main() -> None:
+    app()

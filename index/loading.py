@@ -1,0 +1,383 @@
+"""Reads `.txt`, `.md` and `.html` files into plain text with structure marks.
+
+Every loader returns the document text (UTF-8, newlines normalised to `\\n`) and a
+list of blocks (`heading`, `paragraph`, `item`) whose offsets index into that text,
+so later stages can quote it to the character. Markdown text is kept as written
+(quotes can contain `*emphasis*` marks); HTML is reduced to its visible text with
+headings and list items on lines of their own, scripts and styles dropped.
+PDF, DOCX and other binary formats are not handled: they are reported and skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .errors import DocumentError, NoDocuments
+
+SUPPORTED_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
+                      ".html": "html", ".htm": "html"}
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Block:
+    """A span of the document text: `kind` is `heading`, `paragraph` or `item`."""
+
+    kind: str
+    start: int
+    end: int
+    level: int = 0
+
+
+@dataclass
+class Document:
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    sha256: str
+    blocks: list[Block] = field(default_factory=list)
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def normalise_newlines(text: str) -> str:
+    """`normalise_newlines("a\\r\\nb\\rc") -> "a\\nb\\nc"`; also drops a leading BOM."""
+    return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode UTF-8 bytes or raise `DocumentError` for empty, binary or non-UTF-8 files."""
+    if not data.strip():
+        raise DocumentError(f"{name}: empty file")
+    if b"\x00" in data[:8192]:
+        raise DocumentError(f"{name}: binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"{name}: not UTF-8 text (byte {exc.start}); convert it to UTF-8") from None
+    text = normalise_newlines(text)
+    controls = sum(1 for ch in text[:8192] if ord(ch) < 32 and ch not in "\n\t\f\v")
+    if controls > 0.05 * min(len(text), 8192):
+        raise DocumentError(f"{name}: looks binary (too many control characters)")
+    if not text.strip():
+        raise DocumentError(f"{name}: empty file")
+    return text
+
+
+_BULLET = re.compile(r"^[ \t]*(?:[-*+•‣◦▪●–]|\d{1,3}[.)])[ \t]+")
+_MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
+_SENTENCE_END = re.compile(r"[.!?:;,\"”’)\]]$")
+
+
+def _looks_like_heading(line: str, is_first: bool) -> bool:
+    """A plain-text heading: one short line, no final punctuation, starting with a capital or digit."""
+    s = line.strip()
+    if not s or len(s) > 100 or _BULLET.match(line):
+        return False
+    if _SENTENCE_END.search(s) and not (is_first and s.endswith(("?", "!"))):
+        return False
+    return s[0].isupper() or s[0].isdigit() or is_first
+
+
+def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def text_blocks(text: str, markdown: bool = False) -> list[Block]:
+    """Split text into blocks at blank lines, bullets and (Markdown) `#` headings.
+
+    >>> [(b.kind, b.start, b.end) for b in text_blocks("Title\\n\\nA b. C d.\\n\\n- x\\n- y")]
+    [('heading', 0, 5), ('paragraph', 7, 16), ('item', 20, 21), ('item', 24, 25)]
+    """
+    blocks: list[Block] = []
+    para_start: int | None = None
+    para_end = 0
+    in_fence = False
+    first = True
+
+    def flush() -> None:
+        nonlocal para_start, first
+        if para_start is None:
+            return
+        s, e = _strip_span(text, para_start, para_end)
+        para_start = None
+        if s >= e:
+            return
+        chunk = text[s:e]
+        if not markdown and "\n" not in chunk and _looks_like_heading(chunk, first):
+            blocks.append(Block("heading", s, e, 1 if first else 2))
+        else:
+            blocks.append(Block("paragraph", s, e))
+        first = False
+
+    pos = 0
+    for line in text.splitlines(keepends=True):
+        start, end = pos, pos + len(line.rstrip("\n"))
+        pos += len(line)
+        stripped = line.strip()
+        if markdown and stripped.startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if in_fence or (markdown and stripped.startswith(("```", "~~~"))):
+            if para_start is None:
+                para_start = start
+            para_end = end
+            continue
+        if not stripped:
+            flush()
+            continue
+        heading = _MD_HEADING.match(line.rstrip("\n")) if markdown else None
+        if heading:
+            flush()
+            s = start + heading.start(2)
+            e = start + heading.end(2)
+            if s < e:
+                blocks.append(Block("heading", s, e, len(heading.group(1))))
+                first = False
+            continue
+        bullet = _BULLET.match(line)
+        if bullet:
+            flush()
+            s, e = _strip_span(text, start + bullet.end(), end)
+            if s < e:
+                blocks.append(Block("item", s, e))
+                first = False
+            continue
+        if para_start is None:
+            # A line that continues a bullet item (indented, no marker) extends that item.
+            if blocks and blocks[-1].kind == "item" and line[:1] in " \t" and blocks[-1].end == start - 1:
+                s, e = _strip_span(text, blocks[-1].start, end)
+                blocks[-1] = Block("item", s, e)
+                continue
+            para_start = start
+        para_end = end
+    flush()
+    return blocks
+
+
+class _HTMLText(HTMLParser):
+    """Collects visible text, one line per block element, remembering headings and list items."""
+
+    BLOCK = {"p", "div", "section", "article", "header", "footer", "main", "aside", "nav", "table",
+             "tr", "br", "blockquote", "pre", "ul", "ol", "dl", "dt", "dd", "figure", "figcaption",
+             "form", "hr", "address", "details", "summary", "body", "html", "td", "th"}
+    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+    HIDDEN = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object", "canvas"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.blocks: list[tuple[str, int, int, int]] = []  # kind, start, end, level in `parts` text
+        self.hidden = 0
+        self.current: tuple[str, int] | None = None
+        self.length = 0
+        self.title = ""
+        self._in_title = False
+        self.pre = 0
+
+    def _emit(self, s: str) -> None:
+        self.parts.append(s)
+        self.length += len(s)
+
+    def _break(self, kind: str = "paragraph", level: int = 0) -> None:
+        self._close()
+        if self.parts and not "".join(self.parts[-2:]).endswith("\n\n"):
+            self._emit("\n\n" if not "".join(self.parts[-1:]).endswith("\n") else "\n")
+        self.current = (kind, level)
+        self.block_start = self.length
+
+    def _close(self) -> None:
+        if self.current is not None:
+            self.blocks.append((self.current[0], self.block_start, self.length, self.current[1]))
+            self.current = None
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag == "title":
+            self._in_title = True
+        if tag in self.HIDDEN:
+            self.hidden += 1
+            return
+        if self.hidden:
+            return
+        if tag == "pre":
+            self.pre += 1
+        if tag in self.HEADINGS:
+            self._break("heading", self.HEADINGS[tag])
+        elif tag == "li":
+            self._break("item")
+        elif tag in self.BLOCK:
+            self._break()
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self._in_title = False
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+            return
+        if self.hidden:
+            return
+        if tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag in self.HEADINGS or tag == "li" or tag in self.BLOCK:
+            self._break()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        if self.hidden:
+            return
+        if self.current is None:
+            self.current = ("paragraph", 0)
+            self.block_start = self.length
+        if self.pre:
+            self._emit(data)
+            return
+        data = re.sub(r"\s+", " ", data)
+        if self.parts and self.parts[-1].endswith((" ", "\n")) and data.startswith(" "):
+            data = data[1:]
+        if self.length == self.block_start and data.startswith(" "):
+            data = data[1:]
+        self._emit(data)
+
+
+def html_to_text(source: str) -> tuple[str, list[Block], str]:
+    """Visible text of an HTML page, its blocks and its `<title>`.
+
+    >>> html_to_text("<h1>T</h1><p>A <b>b</b>.</p><script>x()</script>")[0]
+    'T\\n\\nA b.'
+    """
+    parser = _HTMLText()
+    parser.feed(source)
+    parser.close()
+    parser._close()
+    raw = "".join(parser.parts)
+    # Rebuild the text block by block so offsets stay exact after trimming.
+    out: list[str] = []
+    blocks: list[Block] = []
+    length = 0
+    for kind, s, e, level in parser.blocks:
+        piece = raw[s:e]
+        ps, pe = _strip_span(piece, 0, len(piece))
+        piece = piece[ps:pe]
+        if not piece:
+            continue
+        if out:
+            out.append("\n\n")
+            length += 2
+        out.append(piece)
+        blocks.append(Block(kind, length, length + len(piece), level))
+        length += len(piece)
+    return "".join(out), blocks, html.unescape(parser.title).strip()
+
+
+def doc_id_for(path: Path, root: Path | None) -> str:
+    """A stable id: the path relative to the folder it was found in, with `/` separators."""
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+def load_document(path: str | os.PathLike, doc_id: str | None = None) -> Document:
+    """Read one file into a `Document`, or raise `DocumentError` naming the file."""
+    p = Path(path)
+    name = str(p)
+    kind = SUPPORTED_SUFFIXES.get(p.suffix.lower())
+    if kind is None:
+        raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use .txt, .md or .html")
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise DocumentError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit per file")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise DocumentError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    text = decode_text(data, name)
+    title = ""
+    if kind == "html":
+        text, blocks, title = html_to_text(text)
+        if not text.strip():
+            raise DocumentError(f"{name}: no visible text")
+    else:
+        blocks = text_blocks(text, markdown=(kind == "markdown"))
+    if not title:
+        heads = [b for b in blocks if b.kind == "heading"]
+        title = text[heads[0].start:heads[0].end] if heads else p.stem
+    return Document(doc_id=doc_id or p.name, path=str(p.resolve()), title=title.strip(), text=text,
+                    sha256=content_hash(data), blocks=blocks)
+
+
+def find_files(paths: list[str | os.PathLike]) -> tuple[list[tuple[Path, str]], list[str]]:
+    """Expand files and folders into `(file, doc_id)` pairs, sorted; also return problems found.
+
+    Folders are walked without following symlinks to folders (no loops); unsupported
+    files inside folders are skipped silently, an unsupported file named directly is a problem.
+    The same file reached twice (by two paths or a link) is kept once.
+    """
+    found: list[tuple[Path, str]] = []
+    problems: list[str] = []
+    seen: set[str] = set()
+
+    def add(file: Path, doc_id: str) -> None:
+        real = os.path.realpath(file)
+        if real in seen:
+            return
+        seen.add(real)
+        found.append((file, doc_id))
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for fn in sorted(filenames):
+                    f = Path(dirpath) / fn
+                    if fn.startswith(".") or f.suffix.lower() not in SUPPORTED_SUFFIXES:
+                        continue
+                    add(f, doc_id_for(f, p))
+        elif p.is_file():
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+                problems.append(f"{p}: unsupported file type {p.suffix or '(none)'!r}; use .txt, .md or .html")
+                continue
+            add(p, p.name)
+        else:
+            problems.append(f"{p}: no such file or folder")
+    ids: dict[str, int] = {}
+    unique: list[tuple[Path, str]] = []
+    for f, doc_id in found:
+        n = ids.get(doc_id, 0)
+        ids[doc_id] = n + 1
+        unique.append((f, doc_id if n == 0 else f"{doc_id}#{n + 1}"))
+    return unique, problems
+
+
+def load_documents(paths: list[str | os.PathLike]) -> tuple[list[Document], list[str]]:
+    """Load every supported file under `paths`; unreadable ones are reported, not fatal.
+
+    Raises `NoDocuments` when nothing at all could be loaded.
+    """
+    files, problems = find_files(paths)
+    docs: list[Document] = []
+    for f, doc_id in files:
+        try:
+            docs.append(load_document(f, doc_id))
+        except DocumentError as exc:
+            problems.append(str(exc))
+    if not docs:
+        detail = f" ({problems[0]})" if problems else ""
+        raise NoDocuments(f"no readable .txt, .md or .html documents in {', '.join(map(str, paths))}{detail}")
+    return docs, problems
