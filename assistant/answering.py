@@ -23,7 +23,7 @@ from .settings import AnswerSettings
 from .text import is_list_question, provides, question_types
 from .types import Answer, Citation, Passage
 
-KIND_WORDS = {"number": "number", "date": "date", "name": "name", "place": "place"}
+KIND_WORDS = {"number": "number", "date": "date", "time": "time", "name": "name", "place": "place"}
 
 
 @dataclass
@@ -84,7 +84,7 @@ class Answerer:
                 if s.index in out:
                     continue
                 text = self.index.sentence_text(s.index)
-                missing = {k for k in kinds if not provides(text, k)}
+                missing = {k for k in kinds if not provides(text, k, question)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
                 out[s.index] = Candidate(s, rank, score, missing)
         return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index)), kinds
@@ -126,8 +126,8 @@ class Answerer:
         if not cands or cands[0].score < self.settings.min_support:
             why = ""
             if cands and cands[0].missing and cands[0].sentence.score >= self.settings.min_support:
-                asked = " or ".join(sorted(KIND_WORDS[k] for k in cands[0].missing))
-                why = f" It touches on the subject but gives no {asked} for it."
+                asked = " or ".join(sorted(KIND_WORDS.get(k, k.removeprefix("focus:")) for k in cands[0].missing))
+                why = f" It touches on the subject but names no {asked} for it."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,

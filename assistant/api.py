@@ -97,11 +97,14 @@ class Assistant:
 
     def resolve(self, question: str, history: Sequence[str] | None) -> Query:
         """The query to search: a follow-up borrows the words of the question it follows."""
+        fix = self.retriever.correct
         previous = None
         for earlier in history or []:
             if not isinstance(earlier, str) or not earlier.strip():
                 continue
+            earlier = fix(earlier)
             previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
+        question = fix(question)
         if previous and is_follow_up(question):
             return make_query(question, previous)
         return make_query(question)
@@ -112,7 +115,7 @@ class Assistant:
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
-        ranked = self.retriever.search(make_query(question), k)
+        ranked = self.retriever.search(make_query(self.retriever.correct(question)), k)
         return to_passages(self.index, ranked)
 
     def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:

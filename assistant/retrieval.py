@@ -19,7 +19,7 @@ import numpy as np
 from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
-from .text import content_terms
+from .text import Speller, content_terms, position_reference
 
 
 @dataclass
@@ -28,6 +28,7 @@ class Query:
 
     text: str
     terms: dict[str, float]
+    question: str = ""  # the current question alone (after spelling correction)
 
 
 @dataclass
@@ -64,7 +65,7 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
     if not terms:  # a question made only of meta words still searches something
         for t in content_terms(question):
             terms[t] = 1.0
-    return Query(text=text, terms=terms)
+    return Query(text=text, terms=terms, question=question)
 
 
 class Retriever:
@@ -89,6 +90,38 @@ class Retriever:
         self.n_chunks = n
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._section_terms: dict[str, frozenset[str]] = {}
+        self.speller = Speller.from_texts([c.section for c in index.chunks] + [c.text for c in index.chunks])
+        # chunks of each document in reading order, and the section each chunk belongs to
+        self.doc_chunks: dict[str, list[int]] = {}
+        for ci, c in enumerate(index.chunks):
+            self.doc_chunks.setdefault(c.doc_id, []).append(ci)
+
+    def correct(self, question: str) -> str:
+        """The question with misspelled words replaced by the corpus's nearest word."""
+        return self.speller.correct(question)
+
+    def targets(self, query: Query) -> set[int]:
+        """Chunks the question points at by position ("the conclusion", "the last paragraph")
+        or by naming their section ("what does the part on economic ramifications say")."""
+        chunks = self.index.chunks
+        out: set[int] = set()
+        where, one = position_reference(query.question or query.text)
+        for ids in self.doc_chunks.values():
+            if where is None or not ids:
+                break
+            edge = ids[0] if where == "start" else ids[-1]
+            if one:
+                out.add(edge)
+            else:
+                out.update(i for i in ids if chunks[i].section == chunks[edge].section)
+        asked = {t for t, w in query.terms.items() if w >= 1.0}
+        if asked:
+            for ci, c in enumerate(chunks):
+                sec = self.section_terms(c.section)
+                # the section's title words are all asked for, and make up most of the question
+                if sec and sec <= asked and len(sec) >= 0.5 * len(asked):
+                    out.add(ci)
+        return out
 
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency over passages; unseen terms get the largest value."""
@@ -165,7 +198,8 @@ class Retriever:
             for ci in top:
                 if weights[ci] > 0:
                     lex_rank[int(ci)] = len(lex_rank)
-        candidates = set(dense_rank) | set(lex_rank)
+        targets = self.targets(query)
+        candidates = set(dense_rank) | set(lex_rank) | targets
         fused = {ci: s.dense_weight / (s.rrf_k + dense_rank[ci] + 1) if ci in dense_rank else 0.0 for ci in candidates}
         for ci, r in lex_rank.items():
             fused[ci] += s.lexical_weight / (s.rrf_k + r + 1)
@@ -176,13 +210,22 @@ class Retriever:
             sents = []
             rows = idx.chunk_sentences[ci]
             sims = idx.embeddings[rows] @ qv if rows else np.zeros(0)
+            bonus = s.section_bonus if ci in targets else 0.0
             for row, sim in zip(rows, sims):
                 lex = self.lexical(query, row, chunk.section)
-                sents.append(ScoredSentence(row, float(sim), lex, self.sentence_score(float(sim), lex)))
+                score = self.sentence_score(float(sim), lex) + bonus
+                if idx.sentence_text(row).endswith(":"):  # a list's introduction says little by itself
+                    score *= s.intro_factor
+                sents.append(ScoredSentence(row, float(sim), lex, score))
             if not sents:
                 continue
-            best = max(sents, key=lambda x: x.score)
-            score = best.score + s.fusion_bonus * fused[ci] / top_fused
+            ordered = sorted(sents, key=lambda x: -x.score)
+            best = ordered[0]
+            second = ordered[1].score if len(ordered) > 1 else 0.0
+            score = best.score + s.second_weight * second + s.fusion_bonus * fused[ci] / top_fused
+            if s.passage_weight and len(rows):
+                centroid = idx.embeddings[rows].mean(axis=0)
+                score += s.passage_weight * float(centroid @ qv) / (float(np.linalg.norm(centroid)) or 1.0)
             scored.append(ScoredChunk(ci, score, fused[ci], best, sents))
         scored.sort(key=lambda c: (-c.score, c.index))
         return self._drop_duplicates(scored, k)

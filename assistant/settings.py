@@ -43,8 +43,12 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0, description="Weight of the dense list in the fusion.")
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in the fusion.")
-    sentence_weight: float = Field(1.0, ge=0, description="Weight of question-word coverage against cosine similarity in a sentence's score.")
-    fusion_bonus: float = Field(0.1, ge=0, description="How much the fused dense+BM25 rank adds to a passage's best-sentence score.")
+    sentence_weight: float = Field(0.25, ge=0, description="Weight of question-word coverage against cosine similarity in a sentence's score.")
+    section_bonus: float = Field(0.3, ge=0, description="Added to sentences of a section the question names or points at (\"the conclusion\").")
+    intro_factor: float = Field(0.8, ge=0, le=1, description="Score multiplier for a sentence that only introduces a list (ends with ':').")
+    second_weight: float = Field(0.0, ge=0, description="How much a passage's second-best sentence adds to its score.")
+    passage_weight: float = Field(0.2, ge=0, description="How much the similarity of the passage as a whole (mean of its sentence vectors) adds.")
+    fusion_bonus: float = Field(0.0, ge=0, description="How much the fused dense+BM25 rank adds to a passage's best-sentence score.")
     duplicate_overlap: float = Field(0.6, ge=0, le=1, description="Passages sharing more than this share of text with a better one are dropped.")
 
 
@@ -53,12 +57,12 @@ class AnswerSettings(BaseModel):
     max_quotes: int = Field(3, ge=1, le=12, description="Quotes in an ordinary answer.")
     max_list_quotes: int = Field(6, ge=1, le=20, description="Quotes in an answer to a list question.")
     passages: int = Field(5, ge=1, le=50, description="Passages retrieved to answer from.")
-    min_support: float = Field(0.45, description="Abstain when the best sentence's support is below this.")
+    min_support: float = Field(0.3, description="Abstain when the best sentence's support is below this.")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="Relevance vs. novelty when choosing quotes.")
     min_relative: float = Field(0.8, ge=0, le=1, description="Further quotes must score at least this share of the best.")
     max_redundancy: float = Field(0.8, ge=0, le=1, description="A further quote this similar to a chosen one adds nothing.")
     list_floor: float = Field(0.5, ge=0, le=1, description="List items gathered must score at least this share of the best.")
-    kind_penalty: float = Field(0.5, ge=0, le=1, description="Support multiplier for a sentence lacking the kind of fact asked for (number, date, name, place).")
+    kind_penalty: float = Field(0.0, ge=0, le=1, description="Support multiplier for a sentence lacking the kind of fact asked for (number, date, name, place).")
     related: int = Field(3, ge=0, le=10, description="Passages offered as related reading when abstaining.")
 
 

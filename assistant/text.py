@@ -81,51 +81,117 @@ def content_terms(text: str, drop_meta: bool = False) -> list[str]:
 _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|amount|proportion|share|quantity|size|sum|price|cost|figure)|"
                        r"number of|amount of|how (?:large|big|long|far|old|often|tall|heavy)|what (?:is|was) the (?:total|exact) (?:number|amount|value|cost|figure))\b",
                        re.I)
-_DATE_Q = re.compile(r"\b(when|what (?:date|day|month|year|time)|which (?:date|day|month|year)|on what date|in what year|what year|how long ago|since when)\b", re.I)
-_WHO_Q = re.compile(r"\b(who|whom|whose|which (?:official|person|minister|leader|diplomat|general|president|country|countries|nation|nations)|"
-                    r"what (?:is|was) the name of|name of the|named|called)\b", re.I)
+_DATE_Q = re.compile(r"\b(what (?:date|day|month|year|years)|which (?:date|day|month|year|years)|on what date|in what year|"
+                     r"by year|how long ago|since when|what time)\b", re.I)
+_WHEN_Q = re.compile(r"\bwhen\b", re.I)
+_WHO_Q = re.compile(r"\b(who|whom|whose|(?:which|what) (?:officials?|persons?|people|ministers?|leaders?|diplomats?|generals?|presidents?|"
+                    r"companies|company|firms?|organi[sz]ations?|agenc(?:y|ies)|banks?|newspapers?|institutions?|envoys?|ambassadors?)|"
+                    r"what (?:is|was|were|are) the names? of|names? of the|named|called)\b", re.I)
 _WHERE_Q = re.compile(r"\b(where|in what (?:city|place|country|location)|which (?:city|place|location|venue|port|region)|what (?:city|place|location|venue))\b", re.I)
 
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
                          r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|percent|half|"
-                         r"single|double|twice|first|second|third)\b", re.I)
+                         r"single|double|twice|both)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
            "monday tuesday wednesday thursday friday saturday sunday").split()
-_HAS_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|\d{1,2}/\d{1,2}|" + "|".join(_MONTHS) + r"|century|decade|decades|"
-                       r"cold war|during the|since the|after the collapse|years? ago)\b", re.I)
+_HAS_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|\d{1,2}/\d{1,2}|\d{1,2}(?:st|nd|rd|th)|" + "|".join(_MONTHS) + r"|centur(?:y|ies)|\d0s|decades?)\b", re.I)
+_HAS_TIME = re.compile(_HAS_DATE.pattern[:-3] + r"|during|since|after|before|until|era|war|years?|months?|weeks?|days?|"
+                       r"recent(?:ly)?|today|yesterday|tomorrow|ago|soon|now|then|once)\b", re.I)
+_YEAR = re.compile(r"\b(?:in|since|by|of|from|until) (?:1[5-9]\d\d|20\d\d)\b")
+_HOW_MANY_UNIT = re.compile(r"\bhow many ([a-z][\w-]*)", re.I)
+_NUMBER_WORD = re.compile(_HAS_NUMBER.pattern if False else r"\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                          r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|both|"
+                          r"single|double|twice)\b", re.I)
+_NAME_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:[ ][A-Z][\w’'-]*)*")
 _HAS_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
 
 
 def question_types(question: str) -> set[str]:
-    """What kind of fact the question asks for: any of `number`, `date`, `name`, `place`.
+    """What kind of fact the question asks for: any of `number`, `date` (a year, a day), `time`
+    (any when: "during the Cold War" will do), `name`, `place`.
 
     >>> sorted(question_types("How many shells, and when?"))
-    ['date', 'number']
+    ['number', 'time']
     """
     kinds = set()
     if _NUMBER_Q.search(question):
         kinds.add("number")
     if _DATE_Q.search(question):
         kinds.add("date")
+    elif _WHEN_Q.search(question):
+        kinds.add("time")
     if _WHO_Q.search(question):
         kinds.add("name")
     if _WHERE_Q.search(question):
         kinds.add("place")
+    focus = _FOCUS_Q.search(question)
+    if focus:
+        nouns = [w for w in words(focus.group(1)) if w not in STOPWORDS]
+        if nouns and not any(w in _GENERIC_NOUNS for w in nouns):  # the head noun of an English phrase comes last
+            kinds.add("focus:" + nouns[-1])
     return kinds
 
 
-def provides(sentence: str, kind: str) -> bool:
-    """Whether a sentence holds something of the asked kind (a number, a date, a proper name).
+# "Which treaty ...", "the name of the satellite ...": the sentence must mention that thing.
+_FOCUS_Q = re.compile(r"\b(?:which|what (?:is|was|were|are) the names? of (?:the|a|an|its|their)|names? of (?:the|a|an|its|their))"
+                      r"\s+((?:[a-z][\w-]*\s+)?[a-z][\w-]*)", re.I)
+_GENERIC_NOUNS = frozenset("""
+country countries nation nations city cities place places region regions capital capitals state states
+person people persons leader leaders official officials minister ministers president presidents man men woman women
+power powers kind kinds type types sort sorts way ways thing things part parts section sections paragraph one ones side sides
+of is are was were do does did can could would will should has have had
+""".split())
+
+
+_ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish", "ern", "ic")
+
+
+def names(text: str) -> list[str]:
+    """Capitalised words and runs of them that are not the first word, nor demonyms like "Russian".
+
+    >>> names("Reports say Sergey Lavrov met Russian officials in Moscow.")
+    ['Sergey Lavrov', 'Moscow']
+    """
+    out = []
+    for m in _NAME_RUN.finditer(text):
+        if m.start() == 0 or text[:m.start()].rstrip().endswith((".", ":", "!", "?", "•", "“", "\"")):
+            continue
+        name = m.group(0)
+        if " " not in name and "-" not in name and name.lower().endswith(_ADJECTIVE_ENDINGS):
+            continue
+        out.append(name)
+    return out
+
+
+def provides(sentence: str, kind: str, question: str = "") -> bool:
+    """Whether a sentence holds something of the asked kind: a number, a date, or a proper
+    name the question does not already contain.
 
     >>> provides("It waned after 1991.", "date"), provides("It waned.", "date")
     (True, False)
+    >>> provides("North Korea met Russian envoys.", "name", "Who did North Korea meet?")
+    False
     """
     if kind == "number":
-        return bool(_HAS_NUMBER.search(sentence))
+        unit = _HOW_MANY_UNIT.search(question)
+        if unit is None:  # "how much": an amount, and a bare year is not one
+            return bool(_HAS_NUMBER.search(_YEAR.sub(" ", sentence)))
+        # "how many days": a number must count that thing ("two days"), not any number.
+        want = stem(unit.group(1).lower())
+        toks = words(sentence)
+        for i, w in enumerate(toks):
+            if _NUMBER_WORD.fullmatch(w) and want in {stem(t) for t in toks[i + 1:i + 4]}:
+                return True
+        return False
     if kind == "date":
         return bool(_HAS_DATE.search(sentence))
+    if kind == "time":
+        return bool(_HAS_TIME.search(sentence))
+    if kind.startswith("focus:"):
+        return stem(kind[6:]) in set(content_terms(sentence))
     if kind in ("name", "place"):
-        return bool(_HAS_NAME.search(sentence))
+        asked = set(content_terms(question))
+        return any(not set(content_terms(n)) <= asked for n in names(sentence))
     return True
 
 
@@ -159,3 +225,79 @@ def is_follow_up(question: str) -> bool:
     if _FOLLOW_UP.search(question) and len(terms) <= 5:
         return True
     return len(terms) <= 2 and bool(_ANAPHORA.search(question))
+
+
+# --------------------------------------------------------------- spelling
+
+class Speller:
+    """Corrects misspelled question words toward the corpus's own vocabulary.
+
+    Only words of four letters or more that are not in the corpus are touched, the first
+    letter must agree, and the edit distance must be 1 (2 for words of eight letters or
+    more), so real words the corpus lacks ("weather") are rarely changed into others.
+
+    >>> Speller({"russia": 5, "sending": 2}).correct("Is Rusia sendng tea?")
+    'Is russia sending tea?'
+    """
+
+    def __init__(self, counts: dict[str, int]):
+        self.counts = dict(counts)
+        for w in STOPWORDS:
+            self.counts.setdefault(w, 1)
+        self.by_initial: dict[str, list[str]] = {}
+        for w in self.counts:
+            if w.isalpha() and len(w) >= 3:
+                self.by_initial.setdefault(w[0], []).append(w)
+
+    @classmethod
+    def from_texts(cls, texts) -> "Speller":
+        counts: dict[str, int] = {}
+        for text in texts:
+            for w in words(text):
+                for part in w.replace("’", "'").split("-"):
+                    part = part.split("'")[0]
+                    if part:
+                        counts[part] = counts.get(part, 0) + 1
+        return cls(counts)
+
+    def suggest(self, word: str) -> str | None:
+        from rapidfuzz.distance import OSA
+        from rapidfuzz import process
+
+        w = word.lower()
+        if len(w) < 4 or not w.isalpha() or w in self.counts or w in META_WORDS:
+            return None
+        limit = 1 if len(w) < 8 else 2
+        pool = self.by_initial.get(w[0], [])
+        best = None
+        for cand, dist, _ in process.extract(w, pool, scorer=OSA.distance, score_cutoff=limit, limit=8):
+            key = (dist, -self.counts.get(cand, 0), cand)
+            if abs(len(cand) - len(w)) <= limit and (best is None or key < best[0]):
+                best = (key, cand)
+        return best[1] if best else None
+
+    def correct(self, text: str) -> str:
+        def fix(m: re.Match) -> str:
+            word = m.group(0)
+            return self.suggest(word) or word
+
+        return re.sub(r"[^\W\d_]+", fix, text)
+
+
+# --------------------------------------------------------------- section references
+
+_OPENING = re.compile(r"\b(introduction|intro|opening|beginning|start of the (?:article|document|text|piece)|"
+                      r"first (?:paragraph|section|part)|lead paragraph)\b", re.I)
+_ENDING = re.compile(r"\b(conclusion|conclude|concluding|ending|closing|end of the (?:article|document|text|piece)|"
+                     r"last (?:paragraph|section|part|lines?)|final (?:paragraph|section|part|lines?|words|thoughts))\b", re.I)
+_ONE_PARAGRAPH = re.compile(r"\b(?:first|last|final|opening|closing) paragraph\b", re.I)
+
+
+def position_reference(question: str) -> tuple[str | None, bool]:
+    """Whether the question points at the opening or the ending of a document, and at one paragraph only.
+
+    >>> position_reference("What does the conclusion say?"), position_reference("Summarise the first paragraph")
+    (('end', False), ('start', True))
+    """
+    where = "start" if _OPENING.search(question) else "end" if _ENDING.search(question) else None
+    return where, bool(where and _ONE_PARAGRAPH.search(question))

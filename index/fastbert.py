@@ -57,28 +57,45 @@ def _erf_polynomial(degree: int = 22, half_width: float = 2.0) -> np.ndarray:
         t_next[1:] += 2.0 * t_cur[:-1]  # T(k) = 2u T(k-1) - T(k-2)
         power += cheb[k] * t_next
         t_prev, t_cur = t_cur, t_next
-    return power[::-1].copy()
+    coeffs = power[::-1].copy()
+    at_zero = 0.0
+    for c in coeffs:
+        at_zero = at_zero * -1.0 + c
+    coeffs[-1] -= at_zero  # erf(0) = 0 exactly, so tiny arguments keep their sign
+    return coeffs
 
 
 _ERF_LIMIT = 4.0  # float32(erf(4)) is exactly 1.0: erfc(4) = 1.5e-8 is under half a float32 step below 1
 _ERF_COEFFS = _erf_polynomial(half_width=_ERF_LIMIT / 2)
 
 
-def erf(x: np.ndarray) -> np.ndarray:
+def erf(x: np.ndarray, block: int = 65536) -> np.ndarray:
     """The error function, elementwise, accurate to 1e-10 (computed in float64, returned as float32).
+
+    Works through `block` elements at a time so the 22 Horner steps stay in the CPU cache.
 
     >>> [round(float(v), 6) for v in erf(np.array([-1.0, 0.0, 0.5, 9.0]))]
     [-0.842701, 0.0, 0.5205, 1.0]
     """
     x = np.asarray(x)
-    a = np.minimum(np.abs(x, dtype=np.float64), _ERF_LIMIT)
-    u = a * (2.0 / _ERF_LIMIT) - 1.0
-    r = np.full_like(u, _ERF_COEFFS[0])
-    for c in _ERF_COEFFS[1:]:
-        r *= u
-        r += c
-    np.copysign(r, x, out=r)
-    return r.astype(np.float32)
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, dtype=np.float32)
+    u_buf = np.empty(min(block, flat.size))
+    r_buf = np.empty_like(u_buf)
+    for start in range(0, flat.size, block):
+        xs = flat[start:start + block]
+        u, r = u_buf[:xs.size], r_buf[:xs.size]
+        np.abs(xs, out=u, casting="unsafe")
+        np.minimum(u, _ERF_LIMIT, out=u)
+        u *= 2.0 / _ERF_LIMIT
+        u -= 1.0
+        r.fill(_ERF_COEFFS[0])
+        for c in _ERF_COEFFS[1:]:
+            r *= u
+            r += c
+        np.copysign(r, xs, out=r)
+        out[start:start + xs.size] = r
+    return out.reshape(x.shape)
 
 
 def gelu(x: np.ndarray) -> np.ndarray:

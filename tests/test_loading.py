@@ -1,0 +1,98 @@
+"""Loaders: text, Markdown and HTML to text + blocks; bad files reported by name and skipped."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from index.errors import DocumentError, NoDocuments
+from index.loading import html_to_text, load_document, load_documents, text_blocks
+
+
+def kinds(text, blocks):
+    return [(b.kind, text[b.start:b.end]) for b in blocks]
+
+
+def test_plain_text_headings_paragraphs_and_bullets():
+    text = "Title Line\n\nFirst para. Two sentences.\n\nA Heading\n\nIntro:\n\n  • one\n  • two\n"
+    assert kinds(text, text_blocks(text)) == [
+        ("heading", "Title Line"), ("paragraph", "First para. Two sentences."), ("heading", "A Heading"),
+        ("paragraph", "Intro:"), ("item", "one"), ("item", "two")]
+
+
+def test_markdown_headings_and_lists_keep_offsets():
+    text = "# Top\n\nSome *text* here.\n\n## Sub\n\n- a\n  continued\n- b\n"
+    blocks = text_blocks(text, markdown=True)
+    assert kinds(text, blocks) == [("heading", "Top"), ("paragraph", "Some *text* here."), ("heading", "Sub"),
+                                   ("item", "a\n  continued"), ("item", "b")]
+    assert [b.level for b in blocks if b.kind == "heading"] == [1, 2]
+
+
+def test_html_keeps_visible_text_and_headings_drops_scripts_and_styles():
+    text, blocks, title = html_to_text(
+        "<html><head><title>T &amp; x</title><style>p{}</style></head><body><h2>Head</h2>"
+        "<p>Hello <b>bold</b> world.</p><script>alert(1)</script><ul><li>one</li><li>two</li></ul></body></html>")
+    assert text == "Head\n\nHello bold world.\n\none\n\ntwo"
+    assert title == "T & x"
+    assert kinds(text, blocks) == [("heading", "Head"), ("paragraph", "Hello bold world."), ("item", "one"), ("item", "two")]
+    assert "alert" not in text
+
+
+def test_newlines_are_normalised_and_the_document_hash_is_of_the_bytes(tmp_path):
+    p = tmp_path / "crlf.txt"
+    p.write_bytes(b"Title\r\n\r\nA line.\rB line.\r\n")
+    doc = load_document(p)
+    assert "\r" not in doc.text and doc.text.startswith("Title\n\nA line.\nB line.")
+    import hashlib
+    assert doc.sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name,data,expect", [
+    ("empty.txt", b"", "empty"),
+    ("blank.txt", b" \n\n\t", "empty"),
+    ("binary.txt", b"\x00\x01\x02PNG\x00" * 50, "binary"),
+    ("latin1.txt", "café au lait".encode("latin-1"), "not UTF-8"),
+    ("doc.pdf", b"%PDF-1.4", "unsupported"),
+])
+def test_unreadable_files_are_reported_by_name(tmp_path, name, data, expect):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(DocumentError) as err:
+        load_document(p)
+    assert name in str(err.value) and expect in str(err.value)
+
+
+def test_a_folder_with_bad_files_loads_the_good_ones_and_reports_the_rest(tmp_path):
+    (tmp_path / "good.txt").write_text("Fine\n\nSome text.", encoding="utf-8")
+    (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00\x00garbage")
+    (tmp_path / "empty.md").write_text("")
+    (tmp_path / "ignored.bin").write_bytes(b"\x00")
+    docs, problems = load_documents([tmp_path])
+    assert [d.doc_id for d in docs] == ["good.txt"]
+    assert len(problems) == 2 and any("bad.txt" in p for p in problems) and any("empty.md" in p for p in problems)
+
+
+def test_symlink_loops_and_duplicate_paths_are_harmless(tmp_path):
+    (tmp_path / "a.txt").write_text("Alpha\n\nText.", encoding="utf-8")
+    os.symlink(tmp_path, tmp_path / "loop")
+    os.symlink(tmp_path / "a.txt", tmp_path / "same.txt")
+    docs, problems = load_documents([tmp_path, tmp_path / "a.txt"])
+    assert [d.doc_id for d in docs] == ["a.txt"]
+    assert problems == []
+
+
+def test_nothing_readable_is_an_error(tmp_path):
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(NoDocuments):
+        load_documents([tmp_path])
+    with pytest.raises(NoDocuments, match="no such file"):
+        load_documents([tmp_path / "missing"])
+
+
+def test_tiny_corpus_loads(tiny_corpus):
+    docs, problems = load_documents([tiny_corpus])
+    assert problems == []
+    assert sorted(d.doc_id for d in docs) == ["bicycles.md", "tea.txt", "volcanoes.html"]
+    html_doc = next(d for d in docs if d.doc_id == "volcanoes.html")
+    assert html_doc.title == "Volcanoes" and "never be indexed" not in html_doc.text
