@@ -101,7 +101,9 @@ class Answerer:
                 members = [by_row[r] for r in group if r in by_row]
                 if len(members) >= 2 and lead.score >= floor:
                     strong = [m for m in members if m.score >= st.list_floor * best.score]
-                    if len(strong) >= 2:
+                    ranked = sorted(m.score for m in strong)
+                    # one item far ahead of the rest answers alone; otherwise the list is the answer
+                    if len(strong) >= 2 and ranked[-1] < st.standout * ranked[-2]:
                         return strong[: st.max_list_quotes]
         chosen = [best]
         vectors = self.index.embeddings
@@ -126,7 +128,7 @@ class Answerer:
         if not cands or cands[0].score < self.settings.min_support:
             why = ""
             if cands and cands[0].missing and cands[0].sentence.score >= self.settings.min_support:
-                asked = " or ".join(sorted(KIND_WORDS.get(k, k.removeprefix("focus:")) for k in cands[0].missing))
+                asked = " or ".join(sorted(KIND_WORDS.get(k, k.removeprefix("focus:").replace("|", " ")) for k in cands[0].missing))
                 why = f" It touches on the subject but names no {asked} for it."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")

@@ -16,7 +16,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import List, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -28,24 +27,24 @@ DEFAULT_OUT = Path("assistant-index")
 class _Group(TyperGroup):
     """Turns domain errors into one line and an exit code, for every verb including plugins."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
         except AssistantError as exc:
             if os.environ.get("ASSISTANT_DEBUG"):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, typer.Exit):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
         except Exception as exc:  # noqa: BLE001 - a bug still gets one readable line
             if os.environ.get("ASSISTANT_DEBUG"):
                 raise
             first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(f"error: internal error ({type(exc).__name__}: {first}); "
+            typer.echo(f"error: internal error ({type(exc).__name__}: {first}); "
                        "set ASSISTANT_DEBUG=1 to see the traceback", err=True)
             raise typer.Exit(1) from None
 
@@ -89,17 +88,17 @@ def index_build(
     if changes:
         build = build.model_copy(update=changes)
     try:
-        manifest = build_index(paths, out, build, on_problem=lambda p: click.echo(f"skipped: {p}", err=True))
+        manifest = build_index(paths, out, build, on_problem=lambda p: typer.echo(f"skipped: {p}", err=True))
     except ValueError as exc:  # an invalid FAISS string is a usage error
-        raise click.UsageError(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="'--faiss'") from None
     if as_json:
-        click.echo(manifest.model_dump_json(indent=2))
+        typer.echo(manifest.model_dump_json(indent=2))
         return
     c = manifest.counts
-    click.echo(f"indexed {c['documents']} document(s): {c['chunks']} chunks, {c['sentences']} sentences "
+    typer.echo(f"indexed {c['documents']} document(s): {c['chunks']} chunks, {c['sentences']} sentences "
                f"({c['embedded']} embedded, {c['reused']} reused), skipped {c['skipped']} -> {out}")
     if out != DEFAULT_OUT or not os.environ.get("ASSISTANT_INDEX"):
-        click.echo(f'ask with: assistant ask "your question" --index {out}')
+        typer.echo(f'ask with: assistant ask "your question" --index {out}')
 
 
 @index_app.command("info")
@@ -118,17 +117,17 @@ def index_info_cmd(
         loaded = load_index(folder)
     info = index_info(loaded, stale_reasons(loaded.manifest))
     if as_json:
-        click.echo(info.model_dump_json(indent=2))
+        typer.echo(info.model_dump_json(indent=2))
         return
-    click.echo(f"index     {info.folder} (build {info.build_id}, {index_age(info.created_at)} old)")
-    click.echo(f"model     {info.model} ({info.dim} dims, weights {info.model_fingerprint[:12]})")
-    click.echo(f"faiss     {info.faiss}")
-    click.echo(f"content   {len(info.documents)} document(s), {info.chunks} chunks, {info.sentences} sentences")
+    typer.echo(f"index     {info.folder} (build {info.build_id}, {index_age(info.created_at)} old)")
+    typer.echo(f"model     {info.model} ({info.dim} dims, weights {info.model_fingerprint[:12]})")
+    typer.echo(f"faiss     {info.faiss}")
+    typer.echo(f"content   {len(info.documents)} document(s), {info.chunks} chunks, {info.sentences} sentences")
     for d in info.documents[:20]:
-        click.echo(f"  {d['doc_id']}  {d['chars']} chars, {d['chunks']} chunks  {d['title'][:60]}")
+        typer.echo(f"  {d['doc_id']}  {d['chars']} chars, {d['chunks']} chunks  {d['title'][:60]}")
     if len(info.documents) > 20:
-        click.echo(f"  ... and {len(info.documents) - 20} more")
-    click.echo("status    " + ("stale: " + "; ".join(info.stale) if info.stale else "fresh"))
+        typer.echo(f"  ... and {len(info.documents) - 20} more")
+    typer.echo("status    " + ("stale: " + "; ".join(info.stale) if info.stale else "fresh"))
 
 
 @app.command("retrieve")
@@ -141,12 +140,12 @@ def retrieve_cmd(
     """Show the passages that best match a question."""
     passages = _open(index).retrieve(question, k)
     if as_json:
-        click.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
+        typer.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
         return
     for p in passages:
         where = f"{p.doc_id} [{p.start}:{p.end}]"
-        click.echo(click.style(f"{p.rank}. {p.section or '(no section)'}", bold=True) + f"  {where}  score {p.score:.3f}")
-        click.echo("   " + p.text.replace("\n", "\n   "))
+        typer.echo(typer.style(f"{p.rank}. {p.section or '(no section)'}", bold=True) + f"  {where}  score {p.score:.3f}")
+        typer.echo("   " + p.text.replace("\n", "\n   "))
 
 
 @app.command("ask")
@@ -159,24 +158,24 @@ def ask_cmd(
     """Answer with verified quotes and their sources, or say the document doesn't say."""
     answer = _open(index).ask(question, history=history)
     if as_json:
-        click.echo(answer.model_dump_json(indent=2))
+        typer.echo(answer.model_dump_json(indent=2))
         return
-    click.echo(answer.text)
-    click.echo()
+    typer.echo(answer.text)
+    typer.echo()
     if answer.abstained:
         if answer.related:
-            click.echo(click.style("Related passages (they do not answer it):", bold=True))
+            typer.echo(typer.style("Related passages (they do not answer it):", bold=True))
             for p in answer.related:
-                click.echo(f"  - {p.section or '(no section)'}  {p.doc_id} [{p.start}:{p.end}]")
+                typer.echo(f"  - {p.section or '(no section)'}  {p.doc_id} [{p.start}:{p.end}]")
         return
-    click.echo(click.style("Sources:", bold=True))
+    typer.echo(typer.style("Sources:", bold=True))
     shown = set()
     for c in answer.citations:
         if c.n in shown:
             continue
         shown.add(c.n)
         spans = ", ".join(f"[{x.start}:{x.end}]" for x in answer.citations if x.n == c.n)
-        click.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id} {spans}")
+        typer.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id} {spans}")
 
 
 def _load_plugins() -> None:

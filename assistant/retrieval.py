@@ -29,6 +29,7 @@ class Query:
     text: str
     terms: dict[str, float]
     question: str = ""  # the current question alone (after spelling correction)
+    follow_up: bool = False  # `text` joins an earlier question; the current one is embedded on its own too
 
 
 @dataclass
@@ -65,7 +66,7 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
     if not terms:  # a question made only of meta words still searches something
         for t in content_terms(question):
             terms[t] = 1.0
-    return Query(text=text, terms=terms, question=question)
+    return Query(text=text, terms=terms, question=question, follow_up=bool(previous))
 
 
 class Retriever:
@@ -172,6 +173,10 @@ class Retriever:
             return []
         s = self.settings
         qv = self.embedder.embed_query(query.text).astype(np.float32)
+        if query.follow_up:
+            # Half the earlier turn for context, half the follow-up itself for its new focus.
+            qv = qv + self.embedder.embed_query(query.question).astype(np.float32)
+            qv /= float(np.linalg.norm(qv)) or 1.0
         n_sent = idx.faiss_index.ntotal
         # Dense candidates: best sentences, rolled up to their passages by the best sentence.
         dense_rank: dict[int, int] = {}

@@ -127,8 +127,10 @@ def question_types(question: str) -> set[str]:
     focus = _FOCUS_Q.search(question)
     if focus:
         nouns = [w for w in words(focus.group(1)) if w not in STOPWORDS]
-        if nouns and not any(w in _GENERIC_NOUNS for w in nouns):  # the head noun of an English phrase comes last
-            kinds.add("focus:" + nouns[-1])
+        if nouns and not any(w in _GENERIC_NOUNS for w in nouns):
+            # Without a parser the head noun is not known ("which Russian company", "which tea
+            # needs"): any of the words after "which" will do.
+            kinds.add("focus:" + "|".join(nouns))
     return kinds
 
 
@@ -188,14 +190,15 @@ def provides(sentence: str, kind: str, question: str = "") -> bool:
     if kind == "time":
         return bool(_HAS_TIME.search(sentence))
     if kind.startswith("focus:"):
-        return stem(kind[6:]) in set(content_terms(sentence))
+        have = set(content_terms(sentence))
+        return any(stem(w) in have for w in kind[6:].split("|"))
     if kind in ("name", "place"):
         asked = set(content_terms(question))
         return any(not set(content_terms(n)) <= asked for n in names(sentence))
     return True
 
 
-_LIST_Q = re.compile(r"\b(what (?:are|were)|which|list|name (?:the|some|all)|enumerate|ways?|areas|reasons|kinds|types|forms|"
+_LIST_Q = re.compile(r"\b(what (?:are|were)|which [a-z]+s|list|name (?:the|some|all)|enumerate|ways?|areas|reasons|kinds|types|forms|"
                      r"benefits|concerns|risks|motivations|purposes|dimensions|goals|aims|factors|drivers|consequences|"
                      r"implications|effects|examples|things|items|steps|options|scenarios|what (?:does|do|did|could|can|would|might) .{1,60}"
                      r"\b(?:seek|want|get|gain|offer|receive|provide|hope|expect|include|involve|fear|worry|obtain))\b", re.I)
@@ -229,12 +232,20 @@ def is_follow_up(question: str) -> bool:
 
 # --------------------------------------------------------------- spelling
 
+@lru_cache(maxsize=1)
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en", distance=1)
+
+
 class Speller:
     """Corrects misspelled question words toward the corpus's own vocabulary.
 
-    Only words of four letters or more that are not in the corpus are touched, the first
-    letter must agree, and the edit distance must be 1 (2 for words of eight letters or
-    more), so real words the corpus lacks ("weather") are rarely changed into others.
+    Only words of four letters or more that are neither in the corpus nor in an English
+    dictionary (pyspellchecker's word list) are touched, so real words the corpus lacks
+    ("weather", "sent") stay as they are; the first letter must agree and the edit distance
+    must be 1 (2 for words of eight letters or more).
 
     >>> Speller({"russia": 5, "sending": 2}).correct("Is Rusia sendng tea?")
     'Is russia sending tea?'
@@ -244,6 +255,7 @@ class Speller:
         self.counts = dict(counts)
         for w in STOPWORDS:
             self.counts.setdefault(w, 1)
+        self.stems = {stem(w) for w in self.counts}
         self.by_initial: dict[str, list[str]] = {}
         for w in self.counts:
             if w.isalpha() and len(w) >= 3:
@@ -265,7 +277,9 @@ class Speller:
         from rapidfuzz import process
 
         w = word.lower()
-        if len(w) < 4 or not w.isalpha() or w in self.counts or w in META_WORDS:
+        if len(w) < 4 or not w.isalpha() or w in self.counts or w in META_WORDS or stem(w) in self.stems:
+            return None  # known, or another form of a known word ("seek" beside "seeks")
+        if _english().known([w]):
             return None
         limit = 1 if len(w) < 8 else 2
         pool = self.by_initial.get(w[0], [])

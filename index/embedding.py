@@ -57,10 +57,13 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+_FUNCTION_WORDS = frozenset("a an and are as at be but by for from has have how in is it its of on or that the this "
+                            "to was were what when where which who why will with does do did about".split())
 
 
 class HashingEmbedder:
-    """Bag of lower-cased words hashed into `dim` buckets, unit length. No weights, exact results.
+    """Bag of lower-cased words (function words dropped) hashed into `dim` buckets, unit length.
+    No weights, exact results: the fake embedder of the unit tests.
 
     >>> e = HashingEmbedder(dim=8)
     >>> float(round(e.embed(["a b"])[0] @ e.embed(["b a"])[0], 6))
@@ -83,6 +86,8 @@ class HashingEmbedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, text in enumerate(texts):
             for token in _TOKEN.findall(text.lower()):
+                if token in _FUNCTION_WORDS:
+                    continue
                 j, sign = self._bucket(token)
                 out[i, j] += sign
         return normalise(out)
