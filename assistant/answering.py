@@ -104,7 +104,8 @@ class Answerer:
                     ranked = sorted(m.score for m in strong)
                     # one item far ahead of the rest answers alone; otherwise the list is the answer
                     if len(strong) >= 2 and ranked[-1] < st.standout * ranked[-2]:
-                        return strong[: st.max_list_quotes]
+                        keep = {id(m) for m in sorted(strong, key=lambda m: -m.score)[: st.max_list_quotes]}
+                        return [m for m in strong if id(m) in keep]  # the best items, in the list's order
         chosen = [best]
         vectors = self.index.embeddings
         limit = st.max_quotes

@@ -79,6 +79,7 @@ def content_terms(text: str, drop_meta: bool = False) -> list[str]:
 # --------------------------------------------------------------- question shapes
 
 _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|amount|proportion|share|quantity|size|sum|price|cost|figure)|"
+                       r"what (?:is|was|are|were) (?:the |its |their )?(?:population|gdp|budget|salary|income|death toll|casualty count|rate|ratio|score|age|height|length|weight|distance|speed|range|capacity|value|worth)|"
                        r"number of|amount of|how (?:large|big|long|far|old|often|tall|heavy)|what (?:is|was) the (?:total|exact) (?:number|amount|value|cost|figure))\b",
                        re.I)
 _DATE_Q = re.compile(r"\b(what (?:date|day|month|year|years)|which (?:date|day|month|year|years)|on what date|in what year|"

@@ -135,10 +135,13 @@ def test_examples_follow_ups_retry_undo_and_clear(chat_page):
     page.wait_for_function("() => document.querySelectorAll('#ga-chat .ga-question').length === 2")
     chat_page.wait_for_reply(1)
 
+    replaced = chat_page.last_reply().inner_html()  # ids in it are unique to this answer
     page.get_by_role("button", name="Retry").click()
-    page.wait_for_function("() => document.querySelectorAll('#ga-chat .ga-pending').length === 1"
-                           " || document.querySelectorAll('#ga-chat .ga-answer').length === 2")
-    chat_page.wait_for_reply(1)
+    page.wait_for_function(
+        """(old) => { const r = [...document.querySelectorAll('#ga-chat .ga-answer')].pop();
+                      return r && r.innerHTML !== old && !document.querySelector('#ga-chat .ga-pending')
+                        && !document.querySelector('#ga-input textarea').disabled; }""",
+        arg=replaced, timeout=60_000)
     assert page.locator("#ga-chat .ga-question").count() == 2
     assert page.locator("#ga-chat .ga-answer").count() == 2
 
