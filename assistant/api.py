@@ -93,6 +93,10 @@ class Assistant:
             raise InvalidQuestion(f"the question is {len(question)} characters long; the limit is {limit}")
         if not words(question):
             raise InvalidQuestion("the question has no words")
+        try:
+            question.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidQuestion("the question is not valid Unicode text (it contains lone surrogates)") from None
         return question
 
     def resolve(self, question: str, history: Sequence[str] | None) -> Query:

@@ -2,7 +2,7 @@
 
 from .chunking import Chunk, ChunkerSettings, Sentence, chunk_document, split_sentences
 from .embedding import DEFAULT_MODEL, Embedder, HashingEmbedder, get_embedder
-from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, ModelError,
+from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, IndexWriteError, ModelError,
                      NoDocuments, StaleIndex)
 from .loading import Block, Document, load_document, load_documents
 from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_index, read_manifest,
@@ -10,7 +10,7 @@ from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_inde
 
 __all__ = [
     "AssistantError", "Block", "BuildSettings", "Chunk", "ChunkerSettings", "CorruptIndex", "DEFAULT_MODEL",
-    "Document", "DocumentError", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "LoadedIndex",
+    "Document", "DocumentError", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "IndexWriteError", "LoadedIndex",
     "Manifest", "ModelError", "NoDocuments", "Sentence", "StaleIndex", "build_index", "chunk_document",
     "get_embedder", "load_document", "load_documents", "load_index", "read_manifest", "rebuild_hint",
     "split_sentences", "stale_reasons",

@@ -38,5 +38,9 @@ class ModelError(AssistantError):
     """The embedding model could not be found, loaded or verified."""
 
 
+class IndexWriteError(AssistantError):
+    """The index folder could not be written (full or read-only disk); the old index is untouched."""
+
+
 class IndexBusy(AssistantError):
     """Another build is writing the same index folder."""

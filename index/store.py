@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .chunking import Chunk, ChunkerSettings, chunk_document
 from .embedding import Embedder, get_embedder
-from .errors import CorruptIndex, IndexBusy, IndexNotFound, StaleIndex
+from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex
 from .loading import Document, load_documents
 
 SCHEMA_VERSION = 1
@@ -236,10 +236,14 @@ def build_index(
     for p in problems:
         if on_problem:
             on_problem(p)
-    with build_lock(out):
-        previous = _reusable(out, settings, embedder)
-        sources = [str(Path(p).resolve()) for p in paths]
-        return _build(docs, problems, sources, out, settings, embedder, previous, progress)
+    try:
+        with build_lock(out):
+            previous = _reusable(out, settings, embedder)
+            sources = [str(Path(p).resolve()) for p in paths]
+            return _build(docs, problems, sources, out, settings, embedder, previous, progress)
+    except OSError as exc:  # a full or read-only disk: the user's to fix, and nothing live was touched
+        reason = exc.strerror or str(exc)
+        raise IndexWriteError(f"cannot write the index at {out}: {reason}; the previous index is unchanged") from None
 
 
 def _reusable(out: Path, settings: BuildSettings, embedder: Embedder) -> LoadedIndex | None:
@@ -353,11 +357,15 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         final = out / build_id
         os.rename(tmp, final)
         _fsync_dir(out)
+        try:
+            was_live = read_current(out)
+        except (IndexNotFound, CorruptIndex):
+            was_live = None
         _point_current(out, build_id)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    _collect_garbage(out, keep={build_id, *([previous.build_dir.name] if previous else [])})
+    _collect_garbage(out, keep={build_id, *([was_live] if was_live else [])})
     return manifest
 
 
@@ -369,14 +377,7 @@ def _point_current(out: Path, build_id: str) -> None:
 
 
 def _collect_garbage(out: Path, keep: set[str]) -> None:
-    """Remove builds other than the live one and the one before it, and stale temporary folders."""
-    live = read_current(out)
-    keep = keep | {live}
-    try:
-        prev = sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != live)
-    except OSError:
-        return
-    keep.update(prev[-1:])
+    """Remove builds other than `keep` (the live one and the one before it) and stale temporary folders."""
     for p in out.iterdir():
         if p.name in keep or p.name == ".lock" or p.name == CURRENT:
             continue
@@ -420,6 +421,9 @@ def read_current(folder: Path) -> str:
         build_id = ""
     if not build_id or "/" in build_id or build_id.startswith(".") or not (folder / build_id).is_dir():
         raise CorruptIndex(f"{path} does not name a build in {folder}; rebuild with {rebuild_hint(folder)}")
+    if (folder / build_id).is_symlink():
+        raise CorruptIndex(f"{folder / build_id} is a link that points outside the index folder; "
+                           f"rebuild with {rebuild_hint(folder)}")
     return build_id
 
 
@@ -431,7 +435,7 @@ def read_manifest(folder: str | os.PathLike) -> tuple[Path, Manifest]:
     if (folder / "manifest.json").exists() and not (folder / CURRENT).exists():
         raise CorruptIndex(f"{folder} is a build folder, not an index folder: pass its parent")
     build = folder / read_current(folder)
-    path = build / "manifest.json"
+    path = _safe_file(build, "manifest.json", f"rebuild with {rebuild_hint(folder)}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -446,10 +450,11 @@ def read_manifest(folder: str | os.PathLike) -> tuple[Path, Manifest]:
     return build, manifest
 
 
-def _safe_file(build: Path, name: str) -> Path:
-    path = (build / name).resolve()
-    if path.parent != build.resolve():
-        raise CorruptIndex(f"{build}: file {name!r} points outside the index folder")
+def _safe_file(build: Path, name: str, fix: str) -> Path:
+    """`build/name`, refused when it is a link or resolves outside the build folder."""
+    path = build / name
+    if path.is_symlink() or path.resolve().parent != build.resolve():
+        raise CorruptIndex(f"{path} points outside the index folder; {fix}")
     return path
 
 
@@ -470,7 +475,7 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
 
     for name in FILES:
         rec = manifest.files.get(name)
-        path = _safe_file(build, name)
+        path = _safe_file(build, name, fix)
         if rec is None:
             raise bad(name, "is not listed in the manifest")
         if not path.exists():

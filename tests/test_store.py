@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from index import BuildSettings, CorruptIndex, IndexNotFound, build_index, load_index, stale_reasons
+from index import BuildSettings, CorruptIndex, IndexNotFound, IndexWriteError, build_index, load_index, stale_reasons
 from index.store import read_current
 
 HASHING = BuildSettings(model="hashing")
@@ -132,7 +132,7 @@ def test_a_crash_before_the_switch_leaves_the_old_index_live(corpus, tmp_path, m
         raise OSError("simulated crash between write and rename")
 
     monkeypatch.setattr(store.os, "replace", crash)
-    with pytest.raises(OSError, match="simulated"):
+    with pytest.raises(IndexWriteError, match="simulated.*previous index is unchanged"):
         build(corpus, tmp_path / "idx")
     monkeypatch.undo()
     after = load_index(tmp_path / "idx")

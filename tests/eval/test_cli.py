@@ -69,13 +69,22 @@ def test_gate_passes_then_fails_when_answers_get_worse(tmp_path, hashing_index):
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_checked_in_gate_passes_on_the_test_split_and_catches_a_broken_setting(real_index_dir):
+def test_checked_in_gate_passes_on_the_test_split(real_index_dir):
     ok = invoke("--index", str(real_index_dir), "--split", "test", "--no-baseline")
     assert ok.exit_code == 0, ok.output
-    broken = invoke("--index", str(real_index_dir), "--split", "test", "--no-baseline",
-                    "--override", "answer.min_support=5")
-    assert broken.exit_code == 1
-    assert "is below the minimum" in broken.stderr or "is above the maximum" in broken.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.parametrize("broken, missed", [
+    ("answer.min_support=5", "false_abstention"),  # abstains on everything
+    ("answer.min_support=0", "abstain_recall"),    # answers everything, even off-topic questions
+])
+def test_checked_in_gate_catches_a_deliberately_broken_setting(real_index_dir, broken, missed):
+    result = invoke("--index", str(real_index_dir), "--split", "test", "--no-baseline", "--override", broken)
+    assert result.exit_code == 1
+    assert "FAILED" in result.stderr
+    assert f"  {missed} = " in result.stderr
 
 
 def oracle_predictions(article_text: str) -> list[dict]:

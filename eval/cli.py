@@ -1,0 +1,153 @@
+"""`assistant eval`: how well answers are grounded, offline, deterministic, no LLM judge.
+
+Runs our assistant and the naive baseline over the eval set (or scores a predictions file),
+prints a table per category and overall, optionally writes JSON and a Markdown report with
+charts, and exits 1 when a threshold of the gate file is missed. Only stdlib and typer are
+imported at module level so the other verbs stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def _usage_error(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _pick_document(documents: dict[str, str], items) -> str:
+    """The indexed document holding the most evidence spans (the eval set is about one article)."""
+    from .metrics import normalize_ws
+
+    spans = [normalize_ws(e) for it in items for e in it.evidence]
+    return max(documents, key=lambda d: sum(s in normalize_ws(documents[d]) for s in spans))
+
+
+def run_eval(set_file: Optional[Path], split: str, index: Optional[Path], overrides: List[str],
+             predictions: Optional[Path], document: Optional[Path], baseline: bool,
+             progress: Optional[bool] = None) -> dict:
+    """Everything but printing and the gate: returns the results dictionary the report reads."""
+    from .baseline import DenseBaseline
+    from .runner import (apply_overrides, evaluate, outputs_from_predictions, parse_overrides, run_assistant,
+                         run_baseline)
+    from .schema import DEFAULT_SET, DataError, load_items, load_predictions
+
+    t_start = time.perf_counter()
+    set_file = set_file or DEFAULT_SET
+    try:
+        items = load_items(set_file, split)
+        settings_overrides = parse_overrides(overrides)
+        preds = load_predictions(predictions) if predictions else None
+    except (DataError, ValueError) as exc:
+        raise _usage_error(str(exc)) from None
+    if not items:
+        raise _usage_error(f"no items in {set_file} for split {split!r}")
+
+    from assistant import Assistant, Settings
+    from assistant.settings import DEFAULT_DOCUMENT
+
+    try:
+        settings = apply_overrides(Settings.from_env(), settings_overrides)
+    except ValueError as exc:
+        raise _usage_error(f"bad --override: {str(exc).splitlines()[0]}") from None
+
+    systems, meta = {}, {}
+    if preds is None:
+        assistant = Assistant.load(index, settings)
+        documents = {d["doc_id"]: assistant.document_text(d["doc_id"]) for d in assistant.info().documents}
+        doc_id = _pick_document(documents, items)
+        text = documents[doc_id]
+        embedder = assistant.embedder
+        outputs = run_assistant(assistant, items, progress=progress)
+        systems["ours"] = evaluate(items, outputs, text, doc_id)
+        info = assistant.info()
+        meta.update(system="ours (this assistant)", index=info.folder, model=info.model,
+                    min_support=settings.answer.min_support, settings=settings.model_dump())
+    else:
+        from index import get_embedder
+        from index.loading import load_document
+
+        path = document or DEFAULT_DOCUMENT
+        try:
+            doc = load_document(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable document is one usage error
+            raise _usage_error(f"cannot read document {path}: {exc}") from None
+        doc_id, text = doc.doc_id, doc.text
+        outputs, missing = outputs_from_predictions(items, preds)
+        if missing:
+            typer.echo(f"warning: {len(missing)} item(s) missing from {predictions}, scored as empty abstentions "
+                       f"(first: {', '.join(missing[:5])})", err=True)
+        embedder = get_embedder(settings.index.model) if baseline else None
+        systems[Path(predictions).stem] = evaluate(items, outputs, text, None)
+        meta.update(system=f"predictions from {predictions}")
+    if baseline:
+        base = DenseBaseline(text, embedder)
+        systems["baseline"] = evaluate(items, run_baseline(base, items, doc_id, progress=progress), text, doc_id)
+    meta.update(set=str(set_file), split=split, n_items=len(items), overrides=list(overrides), doc_id=doc_id,
+                seconds=time.perf_counter() - t_start)
+    return {"meta": meta, "systems": systems}
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_cmd(
+        set_file: Optional[Path] = typer.Option(None, "--set", help="Eval set, JSON lines (default: the bundled eval/data/grounding.jsonl)."),
+        split: str = typer.Option("dev", "--split", help="dev (for tuning), test (held out; what CI gates on) or all."),
+        json_out: Optional[str] = typer.Option(None, "--json", metavar="OUT", help="Write the results as JSON to OUT ('-' for stdout, instead of the table)."),
+        report: Optional[Path] = typer.Option(None, "--report", metavar="DIR", help="Write report.md, charts and results.json to DIR."),
+        index: Optional[Path] = typer.Option(None, "--index", "-i", help="Index folder (default: the bundled article's index)."),
+        gate: Optional[Path] = typer.Option(None, "--gate", help="Gate file of minimum/maximum figures (default: eval/gate.json)."),
+        no_gate: bool = typer.Option(False, "--no-gate", help="Report only; never exit 1 for missed thresholds."),
+        override: List[str] = typer.Option([], "--override", metavar="GROUP.FIELD=VALUE", help="Change one setting, e.g. answer.min_support=0.5 (repeatable)."),
+        predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score another system's outputs (JSON lines: id, answer, abstained, citations, passages) instead of running ours."),
+        document: Optional[Path] = typer.Option(None, "--document", help="With --predictions: the document the set is about (default: the bundled article)."),
+        no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the naive dense baseline."),
+    ) -> None:
+        """Measure how well answers are grounded: retrieval, citations, answers, abstention."""
+        from .report import terminal_tables, write_report
+        from .runner import DEFAULT_GATE, check_gate, load_gate
+
+        if split not in ("dev", "test", "all"):
+            raise _usage_error(f"unknown split {split!r}: use dev, test or all")
+        # An explicit --gate applies to predictions too; by default the gate judges our own system.
+        gate_file = None if no_gate else (gate or (None if predictions else DEFAULT_GATE))
+        gate_data = None
+        if gate_file:
+            try:
+                gate_data = load_gate(gate_file)
+            except (OSError, ValueError) as exc:
+                raise _usage_error(f"cannot read gate {gate_file}: {exc}") from None
+
+        results = run_eval(set_file, split, index, override, predictions, document, not no_baseline)
+        if gate_data is not None:
+            first = next(iter(results["systems"].values()))
+            failures = check_gate(first["overall"], gate_data)
+            results["gate"] = {"file": str(gate_file), "passed": not failures, "failures": failures}
+
+        if json_out == "-":
+            sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+        else:
+            typer.echo(terminal_tables(results))
+            typer.echo(f"{results['meta']['n_items']} questions ({split}) in {results['meta']['seconds']:.1f} s")
+        if json_out and json_out != "-":
+            Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+            Path(json_out).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+        if report:
+            path = write_report(results, report)
+            typer.echo(f"report: {path}", err=json_out == "-")
+        gate_res = results.get("gate")
+        if gate_res:
+            if gate_res["passed"]:
+                typer.echo(f"gate {gate_file}: passed", err=json_out == "-")
+            else:
+                typer.echo(f"gate {gate_file}: FAILED", err=True)
+                for line in gate_res["failures"]:
+                    typer.echo(f"  {line}", err=True)
+                raise typer.Exit(1)
