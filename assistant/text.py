@@ -135,8 +135,9 @@ def question_types(question: str) -> set[str]:
     return kinds
 
 
-# "Which treaty ...", "the name of the satellite ...": the sentence must mention that thing.
-_FOCUS_Q = re.compile(r"\b(?:which|what (?:is|was|were|are) the names? of (?:the|a|an|its|their)|names? of (?:the|a|an|its|their))"
+# "The name of the treaty ...": the sentence must mention that thing. "Which X" questions are
+# left out on purpose: the text often says X with another word ("conflict" for "war").
+_FOCUS_Q = re.compile(r"\b(?:what (?:is|was|were|are) the names? of (?:the|a|an|its|their)|names? of (?:the|a|an|its|their))"
                       r"\s+((?:[a-z][\w-]*\s+)?[a-z][\w-]*)", re.I)
 _GENERIC_NOUNS = frozenset("""
 country countries nation nations city cities place places region regions capital capitals state states
