@@ -304,6 +304,10 @@ class Speller:
 
 _OPENING = re.compile(r"\b(introduction|intro|opening|beginning|start of the (?:article|document|text|piece)|"
                       r"first (?:paragraph|section|part)|lead paragraph)\b", re.I)
+# A question about the whole piece is answered where the piece states its case, its opening.
+_WHOLE = re.compile(r"\b(main (?:argument|point|idea|claim|message|thesis|topic|takeaway)s?|summar(?:y|i[sz]e)|gist|overview|"
+                    r"tl;?dr|what is (?:the|this) (?:article|document|text|piece|post|report) about)\b", re.I)
+_PART = re.compile(r"\b(part|section|paragraph|chapter|bit|passage)s?\b", re.I)
 _ENDING = re.compile(r"\b(conclusion|conclude|concluding|ending|closing|end of the (?:article|document|text|piece)|"
                      r"last (?:paragraph|section|part|lines?)|final (?:paragraph|section|part|lines?|words|thoughts))\b", re.I)
 _ONE_PARAGRAPH = re.compile(r"\b(?:first|last|final|opening|closing) paragraph\b", re.I)
@@ -316,4 +320,6 @@ def position_reference(question: str) -> tuple[str | None, bool]:
     (('end', False), ('start', True))
     """
     where = "start" if _OPENING.search(question) else "end" if _ENDING.search(question) else None
+    if where is None and _WHOLE.search(question) and not _PART.search(question):
+        where = "start"
     return where, bool(where and _ONE_PARAGRAPH.search(question))
