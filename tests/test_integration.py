@@ -81,3 +81,10 @@ def test_default_index_is_built_on_first_use_and_reused(tmp_path, monkeypatch):
     assert first.title.startswith("Kim Jong-un")
     second = Assistant.load()
     assert second.index.manifest.build_id == first.index.manifest.build_id
+
+
+def test_a_question_about_the_whole_article_is_answered_from_its_opening(real_article):
+    answer = real_article.ask("What is the article's main argument?")
+    assert not answer.abstained
+    first_section = real_article.index.chunks[0].section
+    assert all(c.section == first_section for c in answer.citations)
