@@ -122,6 +122,23 @@ class Answerer:
             pool.remove(pick)
         return chosen
 
+    def with_context(self, chosen: list[Candidate], cands: list[Candidate]) -> list[Candidate]:
+        """A very short quote ("China's stance is also crucial.") says little alone: the sentence
+        after it in the same passage is quoted too, right after it."""
+        by_row = {c.sentence.index: c for c in cands}
+        taken = {c.sentence.index for c in chosen}
+        out: list[Candidate] = []
+        for c in chosen:
+            out.append(c)
+            row = c.sentence.index
+            text = self.index.sentence_text(row)
+            nxt = by_row.get(row + 1)
+            if (len(text) < self.settings.short_quote and not text.endswith(":") and nxt is not None
+                    and row + 1 not in taken and set(self.index.sentence_chunks[row]) & set(self.index.sentence_chunks[row + 1])):
+                out.append(nxt)
+                taken.add(row + 1)
+        return out
+
     def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing) -> Answer:
         passages = to_passages(self.index, ranked)
         cands, kinds = self.candidates(question, ranked) if ranked else ([], set())
@@ -136,7 +153,7 @@ class Answerer:
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
                           related=passages[: self.settings.related], query=query.text,
                           confidence=round(confidence, 6), timing=timing())
-        chosen = self.choose(question, cands)
+        chosen = self.with_context(self.choose(question, cands), cands)
         citations = self.cite(chosen, ranked)
         text = render_text(citations)
         answer = Answer(question=question, text=text, citations=citations, passages=passages, abstained=False,
