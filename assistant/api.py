@@ -103,10 +103,12 @@ class Assistant:
         """The query to search: a follow-up borrows the words of the question it follows."""
         fix = self.retriever.correct
         previous = None
-        for earlier in history or []:
-            if not isinstance(earlier, str) or not earlier.strip():
+        limit = self.settings.limits.max_question_chars
+        # Only the last few turns matter, and none may be longer than a question may be.
+        for earlier in list(history or [])[-self.settings.limits.max_history:]:
+            if not isinstance(earlier, str) or not earlier.strip() or len(earlier) > limit:
                 continue
-            earlier = fix(earlier)
+            earlier = fix(earlier.encode("utf-8", "replace").decode("utf-8"))
             previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
         question = fix(question)
         if previous and is_follow_up(question):

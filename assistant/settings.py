@@ -71,6 +71,7 @@ class AnswerSettings(BaseModel):
 class LimitSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     max_question_chars: int = Field(2000, ge=1, description="Longer questions are refused with InvalidQuestion.")
+    max_history: int = Field(10, ge=0, description="Earlier turns considered for a follow-up (longer ones are ignored).")
 
 
 class Settings(BaseModel):

@@ -14,6 +14,7 @@ import hashlib
 import html
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -300,10 +301,15 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None) -> Documen
     if kind is None:
         raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use .txt, .md or .html")
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise DocumentError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit per file")
-        data = p.read_bytes()
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block forever, /dev/zero never end
+            raise DocumentError(f"{name}: not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise DocumentError(f"{name}: {st.st_size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit per file")
+        with open(p, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise DocumentError(f"{name}: over the {MAX_FILE_BYTES // 2**20} MB limit per file")
     except OSError as exc:
         raise DocumentError(f"{name}: cannot read ({exc.strerror or exc})") from None
     text = decode_text(data, name)
@@ -317,7 +323,7 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None) -> Documen
     if not title:
         heads = [b for b in blocks if b.kind == "heading"]
         title = text[heads[0].start:heads[0].end] if heads else p.stem
-    return Document(doc_id=doc_id or p.name, path=str(p.resolve()), title=title.strip(), text=text,
+    return Document(doc_id=doc_id or p.name, path=os.path.realpath(p), title=title.strip(), text=text,
                     sha256=content_hash(data), blocks=blocks)
 
 
@@ -330,14 +336,16 @@ def find_files(paths: list[str | os.PathLike]) -> tuple[list[tuple[Path, str]], 
     """
     found: list[tuple[Path, str]] = []
     problems: list[str] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
 
     def add(file: Path, doc_id: str) -> None:
         real = os.path.realpath(file)
-        if real in seen:
-            return
-        seen.add(real)
-        found.append((file, doc_id))
+        at = seen.get(real)
+        if at is None:
+            seen[real] = len(found)
+            found.append((file, doc_id))
+        elif found[at][0].is_symlink() and not file.is_symlink():
+            found[at] = (file, doc_id)  # the file itself names the document, not a link to it
 
     for raw in paths:
         p = Path(raw)
@@ -372,11 +380,19 @@ def load_documents(paths: list[str | os.PathLike]) -> tuple[list[Document], list
     """
     files, problems = find_files(paths)
     docs: list[Document] = []
+    by_hash: dict[str, Document] = {}
     for f, doc_id in files:
         try:
-            docs.append(load_document(f, doc_id))
+            doc = load_document(f, doc_id)
         except DocumentError as exc:
             problems.append(str(exc))
+            continue
+        same = by_hash.get(doc.sha256)
+        if same is not None:
+            problems.append(f"{f}: same content as {same.doc_id}; indexed once")
+            continue
+        by_hash[doc.sha256] = doc
+        docs.append(doc)
     if not docs:
         detail = f" ({problems[0]})" if problems else ""
         raise NoDocuments(f"no readable .txt, .md or .html documents in {', '.join(map(str, paths))}{detail}")

@@ -90,6 +90,7 @@ class Manifest(BaseModel):
     counts: dict[str, int]
     files: dict[str, FileRecord]
     sources: list[str] = Field(default_factory=list, description="The files and folders given to the build, absolute.")
+    skipped: list[str] = Field(default_factory=list, description="Files found under the sources but not indexed (unreadable, duplicates), real paths.")
     problems: list[str] = Field(default_factory=list, description="Files skipped at build time and why.")
 
 
@@ -239,7 +240,7 @@ def build_index(
     try:
         with build_lock(out):
             previous = _reusable(out, settings, embedder)
-            sources = [str(Path(p).resolve()) for p in paths]
+            sources = [os.path.realpath(p) for p in paths]
             return _build(docs, problems, sources, out, settings, embedder, previous, progress)
     except OSError as exc:  # a full or read-only disk: the user's to fix, and nothing live was touched
         reason = exc.strerror or str(exc)
@@ -350,7 +351,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
             documents=records,
             counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(rows),
                     "embedded": len(todo), "reused": len(rows) - len(todo), "skipped": len(problems)},
-            files=files, sources=sources, problems=problems,
+            files=files, sources=sources, problems=problems, skipped=_skipped(sources, docs),
         )
         _write(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode("utf-8"))
         _fsync_dir(tmp)
@@ -367,6 +368,15 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         raise
     _collect_garbage(out, keep={build_id, *([was_live] if was_live else [])})
     return manifest
+
+
+def _skipped(sources: list[str], docs: list[Document]) -> list[str]:
+    """Files under the sources that were found but not indexed, so they never read as 'new'."""
+    from .loading import find_files
+
+    indexed = {d.path for d in docs}
+    files, _ = find_files(sources)
+    return sorted({os.path.realpath(f) for f, _ in files} - indexed)
 
 
 def _point_current(out: Path, build_id: str) -> None:
@@ -546,7 +556,8 @@ def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> 
         from .loading import find_files
 
         files, _ = find_files(manifest.sources)
-        added = [str(f.resolve()) for f, _ in files if str(f.resolve()) not in known]
+        ignored = known | set(manifest.skipped)
+        added = [real for real in (os.path.realpath(f) for f, _ in files) if real not in ignored]
         if added:
             reasons.append(f"{len(added)} new document(s), e.g. {added[0]}")
     for rec in manifest.documents:

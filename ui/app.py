@@ -13,6 +13,7 @@ the page (build the index with `assistant index build`).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import threading
@@ -348,4 +349,10 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
 
 
 def is_loopback(host: str) -> bool:
-    return host in {"localhost", "::1"} or host.startswith("127.")
+    """Whether `host` only listens on this machine: `localhost`, 127.0.0.0/8 or ::1, not "127.evil.com"."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
