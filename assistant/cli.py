@@ -79,7 +79,8 @@ def index_build(
     paths: List[Path] = typer.Argument(..., help="Files (.txt, .md, .html) or folders to index."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Index folder to write (replaced atomically)."),
     model: Optional[str] = typer.Option(None, "--model", help="Embedding model: 'default' (bundled MiniLM), a hub name, a local folder, or 'hashing'."),
-    faiss: Optional[str] = typer.Option(None, "--faiss", help="FAISS factory string, e.g. Flat (default), HNSW32, IVF4096,PQ32."),
+    faiss: Optional[str] = typer.Option(None, "--faiss", help="FAISS factory string, e.g. Flat (default), HNSW32, IVF1024,PQ48,RFlat."),
+    faiss_params: Optional[str] = typer.Option(None, "--faiss-params", help="FAISS search parameters kept with the index, e.g. efSearch=128 or nprobe=64,k_factor_rf=32."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Index documents into a folder; unchanged documents are not embedded again."""
@@ -87,13 +88,13 @@ def index_build(
 
     settings = _settings()
     build = settings.index.build()
-    changes = {k: v for k, v in {"model": model, "faiss": faiss}.items() if v}
+    changes = {k: v for k, v in {"model": model, "faiss": faiss, "faiss_params": faiss_params}.items() if v}
     if changes:
         build = build.model_copy(update=changes)
     try:
         manifest = build_index(paths, out, build, on_problem=lambda p: typer.echo(f"skipped: {p}", err=True))
     except ValueError as exc:  # an invalid FAISS string is a usage error
-        raise typer.BadParameter(str(exc), param_hint="'--faiss'") from None
+        raise typer.BadParameter(str(exc), param_hint="'--faiss' / '--faiss-params'") from None
     if as_json:
         typer.echo(manifest.model_dump_json(indent=2))
         return

@@ -28,12 +28,14 @@ def default_index_dir() -> Path:
 class IndexSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     model: str = Field("default", description="Embedding model: `default` (bundled MiniLM), a hub name, a local folder, or `hashing`.")
-    faiss: str = Field("Flat", description="FAISS factory string; `HNSW32` or `IVF4096,PQ32` for big corpora.")
+    faiss: str = Field("Flat", description="FAISS factory string; see the README's Performance section for big corpora.")
+    faiss_params: str = Field("", description="FAISS search parameters kept with the index, e.g. `nprobe=64,k_factor_rf=32`.")
     chunker: ChunkerSettings = ChunkerSettings()
     embed_section: bool = True
 
     def build(self) -> BuildSettings:
-        return BuildSettings(model=self.model, faiss=self.faiss, chunker=self.chunker, embed_section=self.embed_section)
+        return BuildSettings(model=self.model, faiss=self.faiss, faiss_params=self.faiss_params, chunker=self.chunker,
+                             embed_section=self.embed_section)
 
 
 class RetrievalSettings(BaseModel):

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -136,43 +134,6 @@ def _lowercases(state) -> bool:
         return (state.get("type") == "Lowercase" or state.get("lowercase") is True
                 or any(_lowercases(n) for n in state.get("normalizers") or []))
     return False
-
-
-@lru_cache(maxsize=1)
-def _blas_controller():
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
-    return ThreadpoolController()
-
-
-class _OneBlasThread:
-    """Run numpy's BLAS on one thread while any encode runs: a query's matrices are small,
-    and a second BLAS thread waiting for a busy core made a 10 ms query take 25-60 ms in our
-    measurements. Counted, so overlapping encodes in server threads restore the setting once."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limiter = None
-
-    def __enter__(self) -> None:
-        with self._lock:
-            if self._users == 0:
-                controller = _blas_controller()
-                self._limiter = controller.limit(limits=1, user_api="blas") if controller is not None else None
-            self._users += 1
-
-    def __exit__(self, *exc) -> None:
-        with self._lock:
-            self._users -= 1
-            if self._users == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-_one_blas_thread = _OneBlasThread()
 
 
 # ---------------------------------------------------------------- the model
@@ -350,10 +311,9 @@ class FastBert:
         ids = self.token_ids(texts)
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch
-        with _one_blas_thread:
-            for start in range(0, len(order), batch_size):
-                batch = order[start:start + batch_size]
-                out[batch] = self._forward([ids[i] for i in batch])
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            out[batch] = self._forward([ids[i] for i in batch])
         if self.normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out /= np.maximum(norms, np.float32(1e-12))

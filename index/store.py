@@ -86,6 +86,7 @@ class Manifest(BaseModel):
     chunker: ChunkerSettings
     embed_section: bool = Field(True, description="Sentences were embedded with their section title before them.")
     faiss: str = Field(description="FAISS index factory string (inner product metric).")
+    faiss_params: str = Field("", description="FAISS search parameters applied on load, e.g. 'nprobe=64,k_factor_rf=32'.")
     documents: list[DocumentRecord]
     counts: dict[str, int]
     files: dict[str, FileRecord]
@@ -101,6 +102,7 @@ class BuildSettings(BaseModel):
     model: str = "default"
     chunker: ChunkerSettings = ChunkerSettings()
     faiss: str = "Flat"
+    faiss_params: str = ""  # search-time only: changing it does not make an index stale
     embed_section: bool = True
 
 
@@ -198,6 +200,20 @@ def build_lock(folder: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def check_faiss_params(spec: str, params: str) -> None:
+    """Raise ValueError unless `params` (e.g. "efSearch=64") can be set on an index made by `spec`."""
+    if not params:
+        return
+    import faiss
+
+    index = faiss.index_factory(8, spec, faiss.METRIC_INNER_PRODUCT)
+    try:
+        faiss.ParameterSpace().set_index_parameters(index, params)
+    except RuntimeError as exc:
+        raise ValueError(f"invalid FAISS search parameters {params!r} for {spec!r}: "
+                         f"{str(exc).strip().splitlines()[-1]}") from None
+
+
 def _faiss_index(vectors: np.ndarray, spec: str):
     import faiss
 
@@ -230,6 +246,7 @@ def build_index(
     the manifest) and skipped. Raises `NoDocuments` when nothing is readable.
     """
     settings = settings or BuildSettings()
+    check_faiss_params(settings.faiss, settings.faiss_params)
     out = Path(out_dir)
     progress = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or get_embedder(settings.model)
@@ -348,6 +365,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
             model=ModelInfo(name=settings.model, label=getattr(embedder, "name", settings.model),
                             fingerprint=embedder.fingerprint, dim=dim),
             chunker=settings.chunker, embed_section=settings.embed_section, faiss=settings.faiss,
+            faiss_params=settings.faiss_params,
             documents=records,
             counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(rows),
                     "embedded": len(todo), "reused": len(rows) - len(todo), "skipped": len(problems)},
@@ -407,6 +425,7 @@ def rebuild_hint(folder: Path, manifest: Manifest | None = None) -> str:
         more = " ..." if len(manifest.sources) > 3 else ""
         extra = f" --model {_quote(manifest.model.name)}" if manifest.model.name != "default" else ""
         extra += f" --faiss {_quote(manifest.faiss)}" if manifest.faiss != "Flat" else ""
+        extra += f" --faiss-params {_quote(manifest.faiss_params)}" if manifest.faiss_params else ""
         return f"assistant index build {roots}{more} --out {_quote(str(folder))}{extra}"
     return f"assistant index build PATH... --out {_quote(str(folder))}"
 
@@ -518,6 +537,11 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
         faiss_index = faiss.read_index(str(build / "vectors.faiss"))
     except RuntimeError:
         raise bad("vectors.faiss", "is damaged") from None
+    if manifest.faiss_params:
+        try:
+            faiss.ParameterSpace().set_index_parameters(faiss_index, manifest.faiss_params)
+        except RuntimeError:
+            raise bad("manifest.json", f"has FAISS search parameters {manifest.faiss_params!r} this index does not take") from None
     rows, chunk_sents, sent_chunks = sentence_table(chunks)
     n = len(rows)
     if embeddings.ndim != 2 or embeddings.shape != (n, manifest.model.dim) or embeddings.dtype != np.float32:

@@ -152,6 +152,17 @@ def test_old_builds_are_collected_but_the_previous_one_is_kept(corpus, tmp_path)
     assert len(builds) == 2
 
 
+def test_faiss_search_parameters_are_kept_with_the_index(corpus, tmp_path):
+    import faiss
+
+    build(corpus, tmp_path / "hnsw", settings=HASHING.model_copy(update={"faiss": "HNSW16", "faiss_params": "efSearch=77"}))
+    idx = load_index(tmp_path / "hnsw")
+    assert idx.manifest.faiss_params == "efSearch=77"
+    assert faiss.downcast_index(idx.faiss_index).hnsw.efSearch == 77
+    with pytest.raises(ValueError, match="search parameters"):
+        build(corpus, tmp_path / "bad", settings=HASHING.model_copy(update={"faiss": "Flat", "faiss_params": "nprobe=4"}))
+
+
 def test_faiss_factory_strings(corpus, tmp_path):
     build(corpus, tmp_path / "hnsw", settings=HASHING.model_copy(update={"faiss": "HNSW16"}))
     idx = load_index(tmp_path / "hnsw")
