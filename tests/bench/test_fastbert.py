@@ -245,3 +245,26 @@ def test_same_vectors_as_sentence_transformers(fast, model_dir):
     emb = SentenceTransformerEmbedder("default")
     q = "What did North Korea get from Russia?"
     assert float(emb.embed_query(q) @ emb.embed([q])[0]) >= 0.99999
+
+
+def test_concurrent_encodes_agree(fast):
+    """A server encodes questions from several threads at once: no shared scratch state."""
+    import threading
+
+    expected = fast.encode(TEXTS[:4])
+    got, errors = {}, []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(5):
+                got[i] = fast.encode(TEXTS[:4])
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(got) == 4
+    assert all(np.abs(v - expected).max() < 1e-6 for v in got.values())

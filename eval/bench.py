@@ -1,0 +1,104 @@
+"""`assistant bench`: speed and scale, ours beside the recipe most users would write instead.
+
+One command runs every measurement in one process tree on one machine, prints a table,
+and writes JSON and Markdown with ratios beside absolute figures (machines are noisy;
+ratios from one run are what to compare). Parts:
+
+1. latency  warm `retrieve` and `ask` p50/p95 over the dev eval questions on the bundled
+            article, against the peer's `similarity_search` on the same questions;
+2. cold     a fresh `assistant ask Q --json --index DIR` against a fresh peer script that
+            loads its saved store and searches (one untimed run each first, for the page cache);
+3. build    our build of real HTML files (Debian's python3.11-doc, first N pages in sorted
+            order) against the peer's on the same files and the same extracted text;
+4. scale    FAISS Flat / HNSW / IVF-PQ over synthetic clustered vectors (and the real
+            sentence vectors of part 3): query p50, recall@10, bytes per vector, build time;
+5. memory   peak resident memory of `assistant serve` on the article and the docs index.
+
+The peer (eval/bench_peer.py) is LangChain's RecursiveCharacterTextSplitter + HuggingFace
+embeddings over the same bundled MiniLM + LangChain's FAISS store, from the `bench` extra.
+Every measurement runs in a fresh child process (eval/bench_worker.py for ours).
+`--quick` shrinks everything to seconds for CI and needs neither the Python docs nor
+big memory; it checks that the command works and the output is well formed, not the numbers.
+
+Only the standard library and typer are imported at module level.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+ALL_PARTS = ("latency", "cold", "build", "scale", "memory")
+DEFAULT_DOCS = Path("/usr/share/doc/python3.11/html")
+
+
+def _parse_sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(float(x)) for x in text.replace("_", "").split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter(f"--scale takes sizes like 100000,1000000, not {text!r}") from None
+    if not sizes or min(sizes) < 1000:
+        raise typer.BadParameter("--scale sizes must be at least 1000")
+    return sizes
+
+
+def _parse_parts(text: str) -> tuple[str, ...]:
+    parts = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [p for p in parts if p not in ALL_PARTS]
+    if unknown or not parts:
+        raise typer.BadParameter(f"--parts takes some of {','.join(ALL_PARTS)}; unknown: {','.join(unknown) or '(none)'}")
+    return parts
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("bench")
+    def bench(
+        quick: bool = typer.Option(False, "--quick", help="Tiny sizes, seconds not minutes: checks the command works (CI)."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR", help="Write DIR/bench.json and DIR/bench.md."),
+        json_out: Optional[Path] = typer.Option(None, "--json", metavar="FILE", help="Write the results as JSON."),
+        markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE", help="Write the report as Markdown."),
+        parts: str = typer.Option(",".join(ALL_PARTS), "--parts", help="Which parts to run, comma-separated."),
+        scale: Optional[str] = typer.Option(None, "--scale", metavar="N,N", help="Scale sizes (default 100000,1000000; quick 2000)."),
+        docs: Path = typer.Option(DEFAULT_DOCS, "--docs", metavar="DIR", help="HTML corpus for the build part (python3.11-doc)."),
+        docs_files: Optional[int] = typer.Option(None, "--docs-files", min=0, help="First N files in sorted order (0: all; default 100)."),
+        repeat: Optional[int] = typer.Option(None, "--repeat", min=1, help="Cold-start repetitions (default 5)."),
+        rounds: Optional[int] = typer.Option(None, "--rounds", min=1, help="Passes over the questions for latency (default 3)."),
+        questions: Optional[int] = typer.Option(None, "--questions", min=0, help="Use the first N dev questions (0: all)."),
+        with_peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the LangChain peer (needs the bench extra)."),
+        model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
+        work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
+    ) -> None:
+        """Measure speed, cold start, build throughput, FAISS scale and memory, beside the LangChain recipe."""
+        from .bench_report import check_results, render_markdown, render_table
+        from .bench_run import Options, run
+
+        kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
+                  docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
+                  model=model, work=work)
+        if quick:
+            opts = Options.quick_defaults(**kw)
+        else:
+            opts = Options(**{k: v for k, v in kw.items() if v is not None})
+        results = run(opts)
+        typer.echo(render_table(results))
+        targets = []
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            targets += [(out / "bench.json", "json"), (out / "bench.md", "md")]
+        if json_out is not None:
+            targets.append((json_out, "json"))
+        if markdown is not None:
+            targets.append((markdown, "md"))
+        for path, kind in targets:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(results, indent=2, ensure_ascii=False) if kind == "json" else render_markdown(results)
+            path.write_text(text + ("\n" if kind == "json" else ""), encoding="utf-8")
+            typer.echo(f"wrote {path}", err=True)
+        problems = check_results(results)
+        failed = [p for p, info in results["parts"].items() if info.get("status") == "error"]
+        if problems or failed:
+            typer.echo("error: " + "; ".join(problems + [f"part {p} failed" for p in failed]), err=True)
+            raise typer.Exit(1)

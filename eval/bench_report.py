@@ -1,0 +1,293 @@
+"""Figures, targets and tables for `assistant bench`: plain functions over the results dict.
+
+`summary` turns a list of timings into p50/p95; `evaluate_targets` checks the issue's
+targets against the measured ratios; `render_table` (terminal) and `render_markdown`
+(README) lay out the same rows; `check_results` lists what is missing from a results
+dict (the smoke test's contract: structure, never numbers). Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from typing import Any
+
+SCHEMA = 1
+PARTS = ("latency", "cold", "build", "scale", "memory")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation, as numpy's default.
+
+    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 95)
+    (2.5, 3.85)
+    """
+    if not values:
+        return math.nan
+    xs = sorted(values)
+    pos = (len(xs) - 1) * q / 100
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return round(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo), 10)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """`{"n", "p50", "p95", "min", "max"}` of a list of timings."""
+    return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
+            "min": min(values) if values else math.nan, "max": max(values) if values else math.nan}
+
+
+def ratio(ours: float | None, peer: float | None) -> float | None:
+    """`ours / peer`, or None when either is missing or the peer is zero.
+
+    >>> ratio(1.0, 4.0), ratio(1.0, None), ratio(1.0, 0.0)
+    (0.25, None, None)
+    """
+    if ours is None or peer is None or peer == 0 or math.isnan(ours) or math.isnan(peer):
+        return None
+    return ours / peer
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, logical cores, RAM, OS and Python version of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    ram_gb = None
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    ram_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": ram_gb,
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+
+
+# ---------------------------------------------------------------- targets
+
+
+def _get(d: dict, *path, default=None):
+    for p in path:
+        if not isinstance(d, dict) or p not in d:
+            return default
+        d = d[p]
+    return d
+
+
+def evaluate_targets(results: dict) -> list[dict[str, Any]]:
+    """The issue's targets, each with the measured value, its limit and whether it is met (None: not measured)."""
+    parts = results.get("parts", {})
+    out = []
+
+    def target(tid: str, text: str, value: float | None, limit: float, higher_is_better: bool = False) -> None:
+        met = None if value is None else (value >= limit if higher_is_better else value <= limit)
+        out.append({"id": tid, "target": text, "value": value, "limit": limit, "met": met})
+
+    target("latency", "our ask p50 (answer included) <= 0.5 x the peer's similarity_search p50",
+           _get(parts, "latency", "ratio_ask_p50_to_peer_search_p50"), 0.5)
+    target("cold-ratio", "our cold answer <= 0.25 x the peer's cold search (medians)",
+           _get(parts, "cold", "ratio"), 0.25)
+    target("cold-seconds", "our cold answer under 2 s (median)", _get(parts, "cold", "ours", "median_s"), 2.0)
+    target("build", "our build >= 1.5 x the peer's characters per second",
+           _get(parts, "build", "ratio_chars_per_s"), 1.5, higher_is_better=True)
+    rec = _get(parts, "scale", "recommended")
+    largest = max(_get(parts, "scale", "sizes", default=[]) or [0])
+    value = None if rec is None else rec["p50_ms"]
+    measured_at_1m = _get(parts, "scale", "status") == "ok" and largest >= 1_000_000
+    out.append({"id": "scale", "target": "at 1,000,000 vectors: p50 < 20 ms with recall@10 >= 0.95"
+                + ("" if measured_at_1m else f" (largest measured: {largest:,})"),
+                "value": value, "limit": 20.0, "met": (rec is not None) if measured_at_1m else None})
+    return out
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _fmt(x: Any, digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float):
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        return f"{x:.{digits}f}" if abs(x) >= 0.1 or x == 0 else f"{x:.3f}"
+    if isinstance(x, int):
+        return f"{x:,}"
+    return str(x)
+
+
+def _ratio(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}x"
+
+
+def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
+    """`(measure, ours, peer, ours/peer)` rows for the main table."""
+    p = results.get("parts", {})
+    rows: list[tuple[str, str, str, str]] = []
+    lat = p.get("latency", {})
+    if lat.get("status") == "ok":
+        o, pe = lat["ours"], lat.get("peer") or {}
+        rows.append((f"warm retrieve p50 / p95, ms ({o['retrieve_ms']['n']} q)",
+                     f"{_fmt(o['retrieve_ms']['p50'], 2)} / {_fmt(o['retrieve_ms']['p95'], 2)}",
+                     _peer_pair(pe.get("search_ms")), _ratio(lat.get("ratio_retrieve_p50_to_peer_search_p50"))))
+        rows.append(("warm ask p50 / p95, ms (answer included)",
+                     f"{_fmt(o['ask_ms']['p50'], 2)} / {_fmt(o['ask_ms']['p95'], 2)}",
+                     _peer_pair(pe.get("search_ms")), _ratio(lat.get("ratio_ask_p50_to_peer_search_p50"))))
+        rows.append(("query embedding p50, ms", _fmt(o["embed_query_ms"]["p50"], 2),
+                     _fmt(_get(pe, "embed_query_ms", "p50"), 2),
+                     _ratio(ratio(o["embed_query_ms"]["p50"], _get(pe, "embed_query_ms", "p50")))))
+    cold = p.get("cold", {})
+    if cold.get("status") == "ok":
+        rows.append((f"cold answer from the CLI, median of {cold['ours']['runs']}, s", _fmt(cold["ours"]["median_s"], 2),
+                     _fmt(_get(cold, "peer", "median_s"), 2), _ratio(cold.get("ratio"))))
+    build = p.get("build", {})
+    if build.get("status") == "ok":
+        o, pe = build["ours"], build.get("peer") or {}
+        rows.append((f"build, {o['documents']} files, {o['chars']:,} chars: seconds", _fmt(o["build_s"]),
+                     _fmt(pe.get("build_s")), _ratio(ratio(o["build_s"], pe.get("build_s")))))
+        rows.append(("build characters per second", _fmt(o["chars_per_s"]), _fmt(pe.get("chars_per_s")),
+                     _ratio(build.get("ratio_chars_per_s"))))
+        rows.append(("build chunks per second (ours: passages; sentences embedded)",
+                     f"{_fmt(o['chunks_per_s'])} ({_fmt(o['sentences_per_s'])} sent.)",
+                     _fmt(pe.get("chunks_per_s")), "-"))
+    mem = p.get("memory", {})
+    if mem.get("status") == "ok":
+        for label, m in mem.get("serve", {}).items():
+            rows.append((f"serve peak RSS, {label}, MB", _fmt(m.get("peak_mb")) if "error" not in m else "error",
+                         "-", "-"))
+    return rows
+
+
+def _peer_pair(s: dict | None) -> str:
+    return "-" if not s else f"{_fmt(s['p50'], 2)} / {_fmt(s['p95'], 2)}"
+
+
+def scale_rows(results: dict) -> list[tuple[str, ...]]:
+    rows = []
+    for r in _get(results, "parts", "scale", "rows", default=[]) or []:
+        rows.append((r["data"] if r["data"] == "synthetic" else "real", f"{r['n']:,}", r["factory"], r["search"] or "-",
+                     _fmt(r["p50_ms"], 2), _fmt(r["p95_ms"], 2), f"{r['recall_at_10']:.3f}",
+                     _fmt(r["bytes_per_vector"], 0), _fmt(r["build_s"], 1)))
+    return rows
+
+
+SCALE_HEADER = ("vectors", "n", "--faiss", "search", "p50 ms", "p95 ms", "recall@10", "bytes/vector", "build s")
+
+
+def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda r: "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(tuple("-" * w for w in widths))] + [line(r) for r in rows])
+
+
+def _md_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    esc = lambda x: str(x).replace("|", "\\|")  # noqa: E731
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def _met(t: dict) -> str:
+    return {True: "met", False: "NOT met", None: "not measured"}[t["met"]]
+
+
+def _machine_line(results: dict) -> str:
+    m = results.get("machine", {})
+    return (f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('ram_gb')} GB RAM, {m.get('os')}, "
+            f"Python {m.get('python')}; {results.get('date')}" + (" (quick mode: tiny sizes)" if results.get("quick") else ""))
+
+
+def render_table(results: dict) -> str:
+    """The terminal report: main table, targets, scale table, part status."""
+    head = ("measure", "ours", "peer (LangChain)", "ours/peer")
+    out = [f"assistant bench: {_machine_line(results)}", "", _text_table(head, summary_rows(results)), ""]
+    out.append(_text_table(("target", "value", "status"),
+                           [(t["target"], _fmt(t["value"], 2), _met(t)) for t in results.get("targets", [])]))
+    if scale_rows(results):
+        out += ["", _text_table(SCALE_HEADER, scale_rows(results))]
+        rec = _get(results, "parts", "scale", "recommended")
+        out.append(f"recommended for big corpora: --faiss {rec['factory']} with {rec['search']}" if rec else
+                   "recommended for big corpora: none met the target")
+    out.append("")
+    for part in PARTS:
+        info = results.get("parts", {}).get(part, {})
+        extra = info.get("error") or info.get("reason") or ""
+        out.append(f"{part:8s} {info.get('status', '-'):8s} {_fmt(info.get('seconds'))} s  {extra}".rstrip())
+    return "\n".join(out)
+
+
+def render_markdown(results: dict) -> str:
+    """The same report as Markdown, for the README's Performance section."""
+    head = ("measure", "ours", "peer (LangChain)", "ours/peer")
+    out = ["# assistant bench", "", f"Machine: {_machine_line(results)}", "", _md_table(head, summary_rows(results)), "",
+           "## Targets", "", _md_table(("target", "value", "status"),
+                                        [(t["target"], _fmt(t["value"], 2), _met(t)) for t in results.get("targets", [])])]
+    if scale_rows(results):
+        out += ["", "## Scale (FAISS)", "", _md_table(SCALE_HEADER, scale_rows(results))]
+        rec = _get(results, "parts", "scale", "recommended")
+        out += ["", f"Recommended for big corpora: `--faiss {rec['factory']}` with search parameter "
+                    f"`{rec['search']}`." if rec else "No setting met the scale target."]
+    notes = results.get("notes", [])
+    if notes:
+        out += ["", "## Notes", ""] + [f"- {n}" for n in notes]
+    out += ["", "## Parts", "", _md_table(("part", "status", "seconds", "detail"),
+                                           [(p, results["parts"].get(p, {}).get("status", "-"),
+                                             _fmt(results["parts"].get(p, {}).get("seconds")),
+                                             results["parts"].get(p, {}).get("error")
+                                             or results["parts"].get(p, {}).get("reason") or "")
+                                            for p in PARTS])]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- structure check
+
+
+def check_results(results: dict) -> list[str]:
+    """What is missing or malformed in a results dict ([] when it is well formed). Numbers are not judged."""
+    problems = []
+    for key in ("schema", "date", "quick", "machine", "settings", "parts", "targets", "notes"):
+        if key not in results:
+            problems.append(f"missing key {key!r}")
+    for key in ("cpu", "cores", "ram_gb"):
+        if key not in results.get("machine", {}):
+            problems.append(f"machine lacks {key!r}")
+    for part in PARTS:
+        info = results.get("parts", {}).get(part)
+        if not isinstance(info, dict) or info.get("status") not in ("ok", "error", "skipped"):
+            problems.append(f"part {part!r} has no status")
+            continue
+        if info["status"] == "error" and not info.get("error"):
+            problems.append(f"part {part!r} failed without saying why")
+    p = results.get("parts", {})
+    if _get(p, "latency", "status") == "ok":
+        for key in ("retrieve_ms", "ask_ms", "embed_query_ms"):
+            if not {"n", "p50", "p95"} <= set(_get(p, "latency", "ours", key, default={})):
+                problems.append(f"latency.ours.{key} lacks n/p50/p95")
+    if _get(p, "cold", "status") == "ok" and not isinstance(_get(p, "cold", "ours", "median_s"), (int, float)):
+        problems.append("cold.ours.median_s missing")
+    if _get(p, "build", "status") == "ok":
+        for key in ("chars_per_s", "chunks_per_s", "build_s", "chars"):
+            if key not in _get(p, "build", "ours", default={}):
+                problems.append(f"build.ours.{key} missing")
+    if _get(p, "scale", "status") == "ok":
+        rows = _get(p, "scale", "rows", default=[])
+        if not rows:
+            problems.append("scale has no rows")
+        for r in rows:
+            if not {"n", "factory", "search", "p50_ms", "recall_at_10", "bytes_per_vector", "build_s"} <= set(r):
+                problems.append("scale row lacks fields")
+                break
+    if _get(p, "memory", "status") == "ok" and not _get(p, "memory", "serve"):
+        problems.append("memory has no serve measurements")
+    for t in results.get("targets", []):
+        if not {"id", "target", "value", "limit", "met"} <= set(t):
+            problems.append("target lacks fields")
+    return problems
