@@ -318,7 +318,13 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
     doc_text = {d.doc_id: d.text for d in docs}
     texts_to_embed = [embedding_text(doc_text[rows[i][0]][rows[i][1]:rows[i][2]], section_of[i], settings.embed_section)
                       for i in todo]
-    new_vectors = embedder.embed(texts_to_embed, progress=progress) if texts_to_embed else None
+    # The same text ("Navigation: index" on every page of a site) is embedded once.
+    distinct = list(dict.fromkeys(texts_to_embed))
+    new_vectors = None
+    if distinct:
+        unique_vectors = embedder.embed(distinct, progress=progress)
+        where = {t: i for i, t in enumerate(distinct)}
+        new_vectors = unique_vectors[[where[t] for t in texts_to_embed]]
     dim = new_vectors.shape[1] if new_vectors is not None else (
         previous.manifest.model.dim if previous is not None else embedder.dim)
     vectors = np.zeros((len(rows), dim), dtype=np.float32)

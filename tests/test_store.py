@@ -170,3 +170,28 @@ def test_faiss_factory_strings(corpus, tmp_path):
     with pytest.raises(ValueError, match="FAISS"):
         build(corpus, tmp_path / "bad", settings=HASHING.model_copy(update={"faiss": "NoSuchIndex"}))
     assert not (tmp_path / "bad" / "CURRENT").exists()
+
+
+def test_identical_sentences_are_embedded_once(tmp_path):
+    from index import HashingEmbedder
+
+    class Counting(HashingEmbedder):
+        def __init__(self):
+            super().__init__()
+            self.seen: list[str] = []
+
+        def embed(self, texts, progress=False):
+            self.seen.extend(texts)
+            return super().embed(texts, progress)
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name in ("a", "b"):
+        (docs / f"{name}.txt").write_text(f"Menu\n\nGo home. Page {name} is here.", encoding="utf-8")
+    embedder = Counting()
+    build_index([docs], tmp_path / "idx", HASHING, embedder=embedder, progress=False)
+    assert sorted(embedder.seen) == ["Menu: Go home.", "Menu: Page a is here.", "Menu: Page b is here."]
+    idx = load_index(tmp_path / "idx")
+    rows = [i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i) == "Go home."]
+    assert len(rows) == 2
+    np.testing.assert_array_equal(idx.embeddings[rows[0]], idx.embeddings[rows[1]])
