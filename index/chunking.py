@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .loading import Block, Document
+from .loading import Block, Document, strip_span as _trim
 
 
 class ChunkerSettings(BaseModel):
@@ -116,14 +116,6 @@ def _regex_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if s < e:
         spans.append((s, e))
     return spans
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
 
 
 def cut_long(text: str, start: int, end: int, limit: int) -> list[tuple[int, int]]:

@@ -214,11 +214,17 @@ class SentenceTransformerEmbedder:
         return self.embed([text])[0]
 
 
-@lru_cache(maxsize=4)
 def get_embedder(name: str = DEFAULT_MODEL) -> Embedder:
-    """The embedder for a model name (see the module docstring). One instance per name and
-    process: a server that reloads its index reuses the loaded model instead of a second copy."""
+    """The embedder for a model name (see the module docstring). One instance per model
+    location and process: a server that reloads its index reuses the loaded model instead
+    of loading a second copy."""
     if name == "hashing" or name.startswith("hashing-"):
         dim = int(name.split("-", 1)[1]) if "-" in name else 256
         return HashingEmbedder(dim)
+    where, _, _ = resolve_model(name)
+    return _shared_embedder(str(where), name)
+
+
+@lru_cache(maxsize=4)
+def _shared_embedder(where: str, name: str) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(name)

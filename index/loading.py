@@ -89,7 +89,8 @@ def _looks_like_heading(line: str, is_first: bool) -> bool:
     return s[0].isupper() or s[0].isdigit() or is_first
 
 
-def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """`text[start:end]` without the white space at either end, as offsets: `strip_span(" ab ", 0, 4) -> (1, 3)`."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -113,7 +114,7 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         nonlocal para_start, first
         if para_start is None:
             return
-        s, e = _strip_span(text, para_start, para_end)
+        s, e = strip_span(text, para_start, para_end)
         para_start = None
         if s >= e:
             return
@@ -151,7 +152,7 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         bullet = _BULLET.match(line)
         if bullet:
             flush()
-            s, e = _strip_span(text, start + bullet.end(), end)
+            s, e = strip_span(text, start + bullet.end(), end)
             if s < e:
                 blocks.append(Block("item", s, e))
                 first = False
@@ -159,7 +160,7 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         if para_start is None:
             # A line that continues a bullet item (indented, no marker) extends that item.
             if blocks and blocks[-1].kind == "item" and line[:1] in " \t" and blocks[-1].end == start - 1:
-                s, e = _strip_span(text, blocks[-1].start, end)
+                s, e = strip_span(text, blocks[-1].start, end)
                 blocks[-1] = Block("item", s, e)
                 continue
             para_start = start
@@ -270,7 +271,7 @@ def html_to_text(source: str) -> tuple[str, list[Block], str]:
     length = 0
     for kind, s, e, level in parser.blocks:
         piece = raw[s:e]
-        ps, pe = _strip_span(piece, 0, len(piece))
+        ps, pe = strip_span(piece, 0, len(piece))
         piece = piece[ps:pe]
         if not piece:
             continue

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -38,7 +37,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .chunking import Chunk, ChunkerSettings, chunk_document
-from .embedding import Embedder, get_embedder
+from .embedding import Embedder, file_sha256 as _sha256, get_embedder
 from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex
 from .loading import Document, load_documents
 
@@ -173,14 +172,6 @@ def _write(path: Path, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager
@@ -600,7 +591,7 @@ def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> 
         if st.st_size == rec.size and st.st_mtime_ns == rec.mtime_ns:
             continue
         try:
-            if hashlib.sha256(p.read_bytes()).hexdigest() != rec.sha256:
+            if _sha256(p) != rec.sha256:
                 reasons.append(f"{rec.path} changed")
         except OSError:
             reasons.append(f"{rec.path} cannot be read")
