@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from .bench import ALL_PARTS, DEFAULT_DOCS
+from .load import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_SCRIPT = Path(__file__).with_name("bench_peer.py")
@@ -406,12 +407,7 @@ def serve_memory(index: Path, questions: list[str], log, timeout: float = 240) -
     finally:
         stop.set()
         sampler.join(2)
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        stop_process(proc, 15)
     sampled_mb = peak[0] / 1024 / 1024
     return {"ready_s": ready_s, "questions": answered, "sampled_peak_mb": sampled_mb, "hwm_mb": hwm_kb / 1024,
             "peak_mb": max(sampled_mb, hwm_kb / 1024)}

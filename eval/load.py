@@ -151,13 +151,7 @@ def serve(index: Optional[Path], port: int | None = None, env: dict[str, str] | 
                 time.sleep(0.1)
             yield Server(url, proc, log_path)
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(10)
+            stop_process(proc, 10)
 
 
 @dataclass
@@ -325,3 +319,15 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"throughput {s['throughput_rps']} answers/s over {s['wall_s']} s")
         if result.errors or s["answered"] != clients * questions:
             raise typer.Exit(1)
+
+
+def stop_process(proc: "subprocess.Popen", grace: float) -> None:
+    """Terminate a child politely, then kill it if it is still there after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
