@@ -131,9 +131,6 @@ class Retriever:
         df = self.df.get(term, 0)
         return math.log(1 + (self.n_chunks - df + 0.5) / (df + 0.5))
 
-    def in_corpus(self, term: str) -> bool:
-        return term in self.df
-
     def sentence_terms(self, i: int) -> frozenset[str]:
         terms = self._sentence_terms.get(i)
         if terms is None:
@@ -226,10 +223,8 @@ class Retriever:
                 sents.append(ScoredSentence(row, float(sim), lex, score))
             if not sents:
                 continue
-            ordered = sorted(sents, key=lambda x: -x.score)
-            best = ordered[0]
-            second = ordered[1].score if len(ordered) > 1 else 0.0
-            score = best.score + s.second_weight * second + s.fusion_bonus * fused[ci] / top_fused
+            best = max(sents, key=lambda x: x.score)
+            score = best.score + s.fusion_bonus * fused[ci] / top_fused
             if s.passage_weight and len(rows):
                 centroid = idx.embeddings[rows].mean(axis=0)
                 score += s.passage_weight * float(centroid @ qv) / (float(np.linalg.norm(centroid)) or 1.0)

@@ -48,7 +48,6 @@ class RetrievalSettings(BaseModel):
     sentence_weight: float = Field(0.25, ge=0, description="Weight of question-word coverage against cosine similarity in a sentence's score.")
     section_bonus: float = Field(0.3, ge=0, description="Added to sentences of a section the question names or points at (\"the conclusion\").")
     intro_factor: float = Field(0.8, ge=0, le=1, description="Score multiplier for a sentence that only introduces a list (ends with ':').")
-    second_weight: float = Field(0.0, ge=0, description="How much a passage's second-best sentence adds to its score.")
     passage_weight: float = Field(0.2, ge=0, description="How much the similarity of the passage as a whole (mean of its sentence vectors) adds.")
     fusion_bonus: float = Field(0.0, ge=0, description="How much the fused dense+BM25 rank adds to a passage's best-sentence score.")
     duplicate_overlap: float = Field(0.6, ge=0, le=1, description="Passages sharing more than this share of text with a better one are dropped.")

@@ -104,7 +104,6 @@ _NUMBER_WORD = re.compile(_HAS_NUMBER.pattern if False else r"\d[\d,.]*|\b(?:one
                           r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|both|"
                           r"single|double|twice)\b", re.I)
 _NAME_RUN = re.compile(r"\b[A-Z][\w’'-]*(?:[ ][A-Z][\w’'-]*)*")
-_HAS_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*")
 
 
 def question_types(question: str) -> set[str]:
