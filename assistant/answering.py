@@ -18,18 +18,15 @@ from dataclasses import dataclass
 from index import LoadedIndex
 
 from .errors import GroundingError
-from .retrieval import Query, Retriever, ScoredChunk, ScoredSentence
+from .retrieval import Query, ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
 from .text import is_list_question, provides, question_types
 from .types import Answer, Citation, Passage
 
-KIND_WORDS = {"number": "number", "date": "date", "time": "time", "name": "name", "place": "place"}
-
-
 @dataclass
 class Candidate:
     sentence: ScoredSentence
-    chunk_rank: int  # position of the passage that holds it, among the retrieved
+    chunk_rank: int  # position of the best-ranked retrieved passage that holds it
     score: float  # support after the fact-kind check
     missing: set[str]
 
@@ -70,13 +67,12 @@ def list_group(index: LoadedIndex, row: int) -> list[int]:
 
 
 class Answerer:
-    def __init__(self, index: LoadedIndex, retriever: Retriever, settings: AnswerSettings):
+    def __init__(self, index: LoadedIndex, settings: AnswerSettings):
         self.index = index
-        self.retriever = retriever
         self.settings = settings
 
-    def candidates(self, question: str, ranked: list[ScoredChunk]) -> tuple[list[Candidate], set[str]]:
-        """Sentences of the retrieved passages with their support; and the fact kinds asked for."""
+    def candidates(self, question: str, ranked: list[ScoredChunk]) -> list[Candidate]:
+        """Sentences of the retrieved passages with their support, best first."""
         kinds = question_types(question)
         out: dict[int, Candidate] = {}
         for rank, chunk in enumerate(ranked):
@@ -87,7 +83,7 @@ class Answerer:
                 missing = {k for k in kinds if not provides(text, k, question)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
                 out[s.index] = Candidate(s, rank, score, missing)
-        return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index)), kinds
+        return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
 
     def choose(self, question: str, cands: list[Candidate]) -> list[Candidate]:
         """Quotes for the answer: the best sentence, then MMR picks or the items of its list."""
@@ -141,12 +137,12 @@ class Answerer:
 
     def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing) -> Answer:
         passages = to_passages(self.index, ranked)
-        cands, kinds = self.candidates(question, ranked) if ranked else ([], set())
+        cands = self.candidates(question, ranked)
         confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
         if not cands or cands[0].score < self.settings.min_support:
             why = ""
             if cands and cands[0].missing and cands[0].sentence.score >= self.settings.min_support:
-                asked = " or ".join(sorted(KIND_WORDS.get(k, k.removeprefix("focus:").replace("|", " ")) for k in cands[0].missing))
+                asked = " or ".join(sorted(k.removeprefix("focus:").replace("|", " ") for k in cands[0].missing))
                 why = f" It touches on the subject but names no {asked} for it."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
@@ -166,9 +162,8 @@ class Answerer:
         citations = []
         for c in chosen:
             # A sentence in two overlapping passages is cited from the better-ranked one.
-            rank = min(r for r, ch in enumerate(ranked) if c.sentence.index in self.index.chunk_sentences[ch.index])
-            chunk = self.index.chunks[ranked[rank].index]
-            n = numbers.setdefault(rank, len(numbers) + 1)
+            chunk = self.index.chunks[ranked[c.chunk_rank].index]
+            n = numbers.setdefault(c.chunk_rank, len(numbers) + 1)
             s, e = (int(x) for x in self.index.sentence_span[c.sentence.index])
             citations.append(Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, section=chunk.section,
                                       quote=self.index.documents[chunk.doc_id][s:e], start=s, end=e,

@@ -37,7 +37,7 @@ class Assistant:
         self.index = index
         self.embedder = get_embedder(index.manifest.model.name)
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
-        self.answerer = Answerer(index, self.retriever, self.settings.answer)
+        self.answerer = Answerer(index, self.settings.answer)
 
     # ------------------------------------------------------------ opening
 

@@ -5,7 +5,7 @@ the chat shows the message. None of them should ever reach a user as a traceback
 """
 
 from index.errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, ModelError,
-                          NoDocuments, StaleIndex)
+                          NoDocuments, StaleIndex, UsageError)
 
 
 class InvalidQuestion(AssistantError):
@@ -19,4 +19,4 @@ class GroundingError(AssistantError):
 
 
 __all__ = ["AssistantError", "CorruptIndex", "DocumentError", "GroundingError", "IndexBusy", "IndexNotFound",
-           "InvalidQuestion", "ModelError", "NoDocuments", "StaleIndex"]
+           "InvalidQuestion", "ModelError", "NoDocuments", "StaleIndex", "UsageError"]

@@ -143,22 +143,23 @@ class Retriever:
             terms = self._section_terms[section] = frozenset(content_terms(section))
         return terms
 
-    def lexical(self, query: Query, sentence: int, section: str) -> float:
+    def term_weights(self, query: Query) -> dict[str, float]:
+        """Each query term's weight times its IDF: what `lexical` adds up."""
+        return {t: w * self.idf(t) for t, w in query.terms.items()}
+
+    def lexical(self, query: Query, sentence: int, section: str, weights: dict[str, float] | None = None) -> float:
         """Share of the query's IDF-weighted terms found in the sentence (its section counts half).
 
-        1.0 means every content word of the question is in the sentence.
+        1.0 means every content word of the question is in the sentence. `weights` is
+        `term_weights(query)`, passed in when many sentences are scored for one query.
         """
-        total = sum(w * self.idf(t) for t, w in query.terms.items())
+        weights = self.term_weights(query) if weights is None else weights
+        total = sum(weights.values())
         if total <= 0:
             return 0.0
         own = self.sentence_terms(sentence)
         sec = self.section_terms(section)
-        got = 0.0
-        for t, w in query.terms.items():
-            if t in own:
-                got += w * self.idf(t)
-            elif t in sec:
-                got += 0.5 * w * self.idf(t)
+        got = sum(w if t in own else 0.5 * w if t in sec else 0.0 for t, w in weights.items())
         return got / total
 
     def sentence_score(self, dense: float, lexical: float) -> float:
@@ -192,15 +193,12 @@ class Retriever:
                     break
         # Lexical candidates: BM25 over passages (with their section titles).
         lex_rank: dict[int, int] = {}
-        q_terms = [t for t in query.terms if t in self.bm25.vocab_dict] if hasattr(self.bm25, "vocab_dict") else []
-        if q_terms:
-            weights = np.zeros(len(idx.chunks), dtype=np.float32)
-            for t, w in query.terms.items():
-                if t in self.bm25.vocab_dict:
-                    weights += w * self.bm25.get_scores([t]).astype(np.float32)
-            top = np.argsort(-weights, kind="stable")[: s.candidates]
-            for ci in top:
-                if weights[ci] > 0:
+        vocab = getattr(self.bm25, "vocab_dict", {})
+        known = {t: w for t, w in query.terms.items() if t in vocab}
+        if known:
+            bm25 = sum(w * self.bm25.get_scores([t]).astype(np.float32) for t, w in known.items())
+            for ci in np.argsort(-bm25, kind="stable")[: s.candidates]:
+                if bm25[ci] > 0:
                     lex_rank[int(ci)] = len(lex_rank)
         targets = self.targets(query)
         candidates = set(dense_rank) | set(lex_rank) | targets
@@ -208,6 +206,7 @@ class Retriever:
         for ci, r in lex_rank.items():
             fused[ci] += s.lexical_weight / (s.rrf_k + r + 1)
         top_fused = max(fused.values(), default=1.0) or 1.0
+        weights = self.term_weights(query)
         scored: list[ScoredChunk] = []
         for ci in candidates:
             chunk = idx.chunks[ci]
@@ -216,7 +215,7 @@ class Retriever:
             sims = idx.embeddings[rows] @ qv if rows else np.zeros(0)
             bonus = s.section_bonus if ci in targets else 0.0
             for row, sim in zip(rows, sims):
-                lex = self.lexical(query, row, chunk.section)
+                lex = self.lexical(query, row, chunk.section, weights)
                 score = self.sentence_score(float(sim), lex) + bonus
                 if idx.sentence_text(row).endswith(":"):  # a list's introduction says little by itself
                     score *= s.intro_factor

@@ -254,11 +254,6 @@ def _documents(index: Optional[Path]) -> dict[str, str]:
     return dict(Assistant.load(None, Settings.from_env()).index.documents)
 
 
-def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("load")
     def load(
@@ -276,13 +271,14 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
     ) -> None:
         """Load-test the chat: N clients x M questions through /ask; every answer checked; p50/p95."""
+        from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
         if url is not None and not is_loopback_url(url):
-            raise _usage_error(f"--url {url}: only loopback servers (127.0.0.1, localhost, ::1) are load-tested")
+            raise UsageError(f"--url {url}: only loopback servers (127.0.0.1, localhost, ::1) are load-tested")
         credentials = None
         if auth:
             user, sep, password = auth.partition(":")
             if not (sep and user and password):
-                raise _usage_error("--auth must look like USER:PASS (both non-empty)")
+                raise UsageError("--auth must look like USER:PASS (both non-empty)")
             credentials = (user, password)
 
         from eval.schema import DataError, load_items
@@ -290,7 +286,7 @@ def register(app: typer.Typer) -> None:
         try:
             items = [(it.question, list(it.history)) for it in load_items(split="dev")]
         except DataError as exc:
-            raise _usage_error(str(exc)) from None
+            raise UsageError(str(exc)) from None
         documents = _documents(index)
         typer.echo(f"{clients} clients x {questions} questions = {clients * questions} requests, "
                    f"{len(items)} distinct dev questions", err=True)

@@ -14,6 +14,12 @@ class AssistantError(Exception):
     exit_code = 1
 
 
+class UsageError(AssistantError):
+    """A command was given options that cannot work together or a value out of range (exit code 2)."""
+
+    exit_code = 2
+
+
 class IndexNotFound(AssistantError):
     """No index at the given folder."""
 

@@ -16,11 +16,6 @@ from typing import Optional
 import typer
 
 
-def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
-
-
 def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
@@ -34,18 +29,19 @@ def register(app: typer.Typer) -> None:
                                            show_envvar=True, help="Require this login to use the app."),
     ) -> None:
         """Start the chat in the browser (a Gradio app) on http://HOST:PORT."""
+        from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
         from ui.app import is_loopback, parse_auth
 
         if not 1 <= port <= 65535:
-            raise _usage_error(f"--port must be between 1 and 65535, not {port}")
+            raise UsageError(f"--port must be between 1 and 65535, not {port}")
         if not host.strip():
-            raise _usage_error("--host must not be empty")
+            raise UsageError("--host must not be empty")
         try:
             credentials = parse_auth(auth)
         except ValueError as exc:
-            raise _usage_error(str(exc)) from None
+            raise UsageError(str(exc)) from None
         if index is not None and not index.exists():
-            raise _usage_error(f"--index {index}: no such folder; build one with: assistant index build PATH... "
+            raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
         if not is_loopback(host) and credentials is None:
             typer.echo(f"warning: serving on {host} without --auth: anyone who can reach this machine can use "
