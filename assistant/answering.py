@@ -139,11 +139,17 @@ class Answerer:
         passages = to_passages(self.index, ranked)
         cands = self.candidates(question, ranked)
         confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
-        if not cands or cands[0].score < self.settings.min_support:
+        top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
+        if top is not None and cands[0].score < self.settings.kind_margin * top.sentence.score:
+            # The most relevant sentences lack what was asked (a number, a name, which one): a
+            # clearly weaker sentence that has one is about something else.
+            confidence = 0.0
+        if not cands or confidence < self.settings.min_support:
             why = ""
-            if cands and cands[0].missing and cands[0].sentence.score >= self.settings.min_support:
-                asked = " or ".join(sorted(k.removeprefix("focus:").replace("|", " ") for k in cands[0].missing))
-                why = f" It touches on the subject but names no {asked} for it."
+            if top is not None and top.missing and top.sentence.score >= self.settings.min_support:
+                kinds = top.missing - {"name"} if any(k.startswith("focus:") for k in top.missing) else top.missing
+                asked = " or ".join(sorted(describe_kind(k) for k in kinds))
+                why = f" It touches on the subject but gives no {asked}."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
@@ -169,6 +175,19 @@ class Answerer:
                                       quote=self.index.documents[chunk.doc_id][s:e], start=s, end=e,
                                       score=round(float(c.score), 6)))
         return citations
+
+
+def describe_kind(kind: str) -> str:
+    """A fact kind of `question_types`, in words for the reader.
+
+    >>> describe_kind("number"), describe_kind("focus:spy|satellite"), describe_kind("which:resources")
+    ('number', 'name for the spy satellite', 'particular resources')
+    """
+    if kind.startswith("focus:"):
+        return "name for the " + kind[6:].replace("|", " ")
+    if kind.startswith("which:"):
+        return "particular " + kind[6:]
+    return kind
 
 
 def render_text(citations: list[Citation]) -> str:

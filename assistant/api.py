@@ -115,13 +115,14 @@ class Assistant:
             return make_query(question, previous)
         return make_query(question)
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Passage]:
-        """The `k` passages that best match the question, best first."""
+    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None) -> list[Passage]:
+        """The `k` passages that best match the question, best first; a follow-up is searched
+        in the context of `history` (earlier questions, oldest first), as `ask` does."""
         question = self._validate(question)
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
-        ranked = self.retriever.search(make_query(self.retriever.correct(question)), k)
+        ranked = self.retriever.search(self.resolve(question, history), k)
         return to_passages(self.index, ranked)
 
     def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:

@@ -139,10 +139,11 @@ def retrieve_cmd(
     question: str = typer.Argument(..., help="The question."),
     index: Optional[Path] = IndexOpt,
     k: int = typer.Option(5, "-k", min=1, max=100, help="How many passages."),
+    history: List[str] = typer.Option([], "--after", help="An earlier question this one follows up (repeatable, oldest first)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Show the passages that best match a question."""
-    passages = _open(index).retrieve(question, k)
+    passages = _open(index).retrieve(question, k, history=history)
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
         return

@@ -85,9 +85,12 @@ _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|
 _DATE_Q = re.compile(r"\b(what (?:date|day|month|year|years)|which (?:date|day|month|year|years)|on what date|in what year|"
                      r"by year|how long ago|since when|what time)\b", re.I)
 _WHEN_Q = re.compile(r"\bwhen\b", re.I)
-_WHO_Q = re.compile(r"\b(who|whom|whose|(?:which|what) (?:officials?|persons?|people|ministers?|leaders?|diplomats?|generals?|presidents?|"
-                    r"companies|company|firms?|organi[sz]ations?|agenc(?:y|ies)|banks?|newspapers?|institutions?|envoys?|ambassadors?)|"
-                    r"what (?:is|was|were|are) the names? of|names? of the|named|called)\b", re.I)
+_WHO_NOUNS = (r"(?:officials?|persons?|people|ministers?|leaders?|diplomats?|generals?|presidents?|companies|company|firms?|"
+              r"organi[sz]ations?|agenc(?:y|ies)|banks?|newspapers?|institutions?|envoys?|ambassadors?)")
+# "which officials", and with one modifier that is not a function word: "which Russian company"
+_WHO_Q = re.compile(r"\b(who|whom|whose|(?:which|what) (?:(?!(?:" + "|".join(["is", "are", "was", "were", "do", "does", "did",
+                    "the", "a", "an", "of", "can", "could", "would", "will", "should", "has", "have", "had"]) +
+                    r")\b)[\w-]+ )?" + _WHO_NOUNS + r"|what (?:is|was|were|are) the names? of|names? of the|named|called)\b", re.I)
 _WHERE_Q = re.compile(r"\b(where|in what (?:city|place|country|location)|which (?:city|place|location|venue|port|region)|what (?:city|place|location|venue))\b", re.I)
 
 _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
@@ -124,6 +127,9 @@ def question_types(question: str) -> set[str]:
         kinds.add("name")
     if _WHERE_Q.search(question):
         kinds.add("place")
+    head = which_head(question)
+    if head:
+        kinds.add("which:" + head)
     focus = _FOCUS_Q.search(question)
     if focus:
         nouns = [w for w in words(focus.group(1)) if w not in STOPWORDS]
@@ -144,6 +150,59 @@ person people persons leader leaders official officials minister ministers presi
 power powers kind kinds type types sort sorts way ways thing things part parts section sections paragraph one ones side sides
 of is are was were do does did can could would will should has have had
 """.split())
+
+
+_WHICH = re.compile(r"\bwhich\s+((?:[\w’'-]+[?!.,;:]?\s+){1,4})", re.I)
+
+
+def which_head(question: str) -> str | None:
+    """The noun a "which X" question asks to pin down, when it is not a generic one.
+
+    Without a parser: the words after "which" (adverbs like "exactly" skipped) up to a
+    lower-case function word; one or two of them end in the head ("which Russian company
+    would"), a longer run starts with it ("which tea needs water").
+
+    >>> which_head("Which natural resources exactly is it bartering?"), which_head("Which tea needs water?")
+    ('resources', 'tea')
+    >>> which_head("Which city did he visit?") is None  # generic: "Moscow" answers it without the word
+    True
+    """
+    m = _WHICH.search(question + " ")
+    if not m:
+        return None
+    kept, stopped = [], False
+    for w in m.group(1).split():
+        if w.islower() and w.lower() in STOPWORDS:
+            stopped = True
+            break
+        if not w.lower().endswith("ly"):
+            kept.append(w.lower().strip("?!.,;:"))
+    if not kept:
+        return None
+    head = kept[-1] if stopped and len(kept) <= 2 else kept[0]
+    return None if head in _GENERIC_NOUNS or head in STOPWORDS or not head else head
+
+
+# What shows that a sentence names the instances of a thing rather than just the thing:
+# "including", "such as", a list it introduces, or three things in a row ("missile, nuclear, or satellite").
+_INSTANCES = re.compile(r"\b(?:such as|including|includes?|like|namely|e\.g\.|for example|for instance|in particular)\b"
+                        r"|:\s*$|\w+, (?:[\w-]+ ){0,3}[\w-]+,? (?:and|or) \w+", re.I)
+
+
+def _new_names(sentence: str, question: str) -> list[str]:
+    asked = set(content_terms(question))
+    return [n for n in names(sentence) if not set(content_terms(n)) <= asked]
+
+
+def _near(sentence: str, targets: set[str], found: list[str], window: int) -> bool:
+    """Whether a word whose stem is in `targets` lies within `window` words of any of the `found` phrases."""
+    toks = [stem(w) for w in words(sentence)]
+    at = [i for i, t in enumerate(toks) if t in targets]
+    spots = []
+    for phrase in found:
+        p = [stem(w) for w in words(phrase)]
+        spots += [i for i in range(len(toks) - len(p) + 1) if toks[i:i + len(p)] == p]
+    return any(abs(i - j) <= window + 1 for i in at for j in spots)
 
 
 _ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish", "ern", "ic")
@@ -189,13 +248,32 @@ def provides(sentence: str, kind: str, question: str = "") -> bool:
     if kind == "date":
         return bool(_HAS_DATE.search(sentence))
     if kind == "time":
-        return bool(_HAS_TIME.search(sentence))
+        # "When did the war end?" is not answered by the word "war" it asks about.
+        asked = set(words(question))
+        return any(m.group(0).lower() not in asked for m in _HAS_TIME.finditer(sentence))
     if kind.startswith("focus:"):
-        have = set(content_terms(sentence))
-        return any(stem(w) in have for w in kind[6:].split("|"))
-    if kind in ("name", "place"):
+        # "the name of the treaty": the sentence mentions the treaty and a name right by it
+        wanted = {stem(w) for w in kind[6:].split("|")}
+        if not wanted & set(content_terms(sentence)):
+            return False
+        found = _new_names(sentence, question) + re.findall(r"[“\"]([^”\"]+)[”\"]", sentence)
+        return _near(sentence, wanted, found, window=3)
+    if kind.startswith("which:"):
+        # "Which natural resources exactly?" is not answered by "natural resources or goods": a
+        # sentence that says the thing asked about must also single some out. One that does
+        # not say it may well name one in other words, so it passes.
+        head = stem(kind[6:])
+        toks = words(sentence)
+        at = [i for i, w in enumerate(toks) if stem(w) == head]
+        if not at:
+            return True
         asked = set(content_terms(question))
-        return any(not set(content_terms(n)) <= asked for n in names(sentence))
+        # a word of its own before the thing singles one out: "black tea", "the Ukraine conflict"
+        qualified = any(i > 0 and toks[i - 1] not in STOPWORDS and stem(toks[i - 1]) not in asked for i in at)
+        return bool(qualified or _new_names(sentence, question) or _HAS_NUMBER.search(_YEAR.sub(" ", sentence))
+                    or _INSTANCES.search(sentence))
+    if kind in ("name", "place"):
+        return bool(_new_names(sentence, question))
     return True
 
 

@@ -58,10 +58,8 @@ def run_assistant(assistant, items: Sequence[EvalItem], k: int = 10, progress: b
             t0 = time.perf_counter()
             answer = assistant.ask(item.question, history=item.history)
             ask_ms = (time.perf_counter() - t0) * 1000
-            # A follow-up is searched as the assistant resolved it, so retrieval is scored on that query.
-            query = answer.query if item.history and answer.query else item.question
             t0 = time.perf_counter()
-            passages = assistant.retrieve(query, k=k)
+            passages = assistant.retrieve(item.question, k=k, history=item.history)
             retrieve_ms = (time.perf_counter() - t0) * 1000
         except Exception as exc:  # noqa: BLE001 - reported per item, and the gate fails on any
             first = str(exc).splitlines()[0] if str(exc) else ""

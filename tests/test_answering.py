@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from assistant import Answer, GroundingError, InvalidQuestion
+from assistant import Answer, Assistant, GroundingError, InvalidQuestion
 from assistant.answering import check_grounding, list_group, render_text
+from assistant.text import provides, question_types, which_head
 from assistant.types import Citation
 from tests_helpers import assert_grounded
 
@@ -140,3 +141,53 @@ def test_arbitrary_unicode_never_crashes(hashing_article, question):
     except InvalidQuestion:
         return
     assert_grounded(hashing_article, answer)
+
+
+@pytest.mark.parametrize("question,kind", [
+    ("Which natural resources exactly does North Korea barter with Russia?", "which:resources"),
+    ("Which Russian company would build the satellites?", "name"),
+    ("What was the name of the spy satellite?", "focus:spy|satellite"),
+])
+def test_question_types_read_which_and_name_questions(question, kind):
+    assert kind in question_types(question)
+
+
+def test_which_question_needs_the_thing_singled_out():
+    q = "Which natural resources exactly does North Korea barter?"
+    assert not provides("Bartering natural resources or goods for energy.", "which:resources", q)
+    assert provides("It barters natural resources such as coal and iron ore.", "which:resources", q)
+    assert provides("It barters coal, iron ore and rare earths.", "which:resources", q)  # another word: can't tell
+    assert which_head("Which city did Lavrov visit?") is None  # generic: "Moscow" answers it without the word
+
+
+def test_a_name_must_stand_by_the_thing_it_names():
+    q = "What was the name of the spy satellite North Korea launched?"
+    assert provides("North Korea launched the Malligyong-1 spy satellite.", "focus:spy|satellite", q)
+    assert not provides("It wants satellite and missile help, which Russia could provide.", "focus:spy|satellite", q)
+
+
+def test_time_words_the_question_already_has_are_no_answer():
+    q = "When did the Korean War end?"
+    assert not provides("Arms could sustain Russia's war effort.", "time", q)
+    assert provides("The war ended in 1953.", "time", q)
+
+
+def test_a_weaker_sentence_with_the_asked_kind_does_not_stand_in_for_the_best(hashing_article):
+    q = "Which natural resources exactly is North Korea bartering with Russia?"
+
+    def ask(**answer_settings):
+        return Assistant(hashing_article.index, hashing_article.settings.with_(answer=answer_settings)).ask(q)
+
+    strict = ask(min_support=0.01)
+    assert strict.abstained and "particular resources" in strict.text
+    lenient = ask(min_support=0.01, kind_margin=0.0)
+    assert not lenient.abstained  # without the margin, some other sentence answers instead
+    assert "natural resources" not in " ".join(c.quote for c in lenient.citations)
+
+
+def test_retrieve_searches_a_follow_up_in_context_as_ask_does(hashing_article):
+    history = ["What military help does North Korea want from Russia?"]
+    k = hashing_article.settings.answer.passages
+    in_context = hashing_article.retrieve("and economically?", k=k, history=history)
+    assert in_context == hashing_article.ask("and economically?", history=history).passages
+    assert in_context != hashing_article.retrieve("and economically?", k=k)

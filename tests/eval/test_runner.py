@@ -143,19 +143,19 @@ class FakeAssistant:
         return SimpleNamespace(text="“Tea comes from China.” [1]", abstained=False, citations=[cite],
                                confidence=0.7, query=" ".join([*(history or []), question]))
 
-    def retrieve(self, question, k=10):
-        self.last_query = question
+    def retrieve(self, question, k=10, history=None):
+        self.last_call = (question, history)
         return [SimpleNamespace(text=DOC)]
 
 
-def test_run_assistant_records_a_crash_per_item_and_uses_the_resolved_query_for_followups():
+def test_run_assistant_records_a_crash_per_item_and_retrieves_followups_in_context():
     fake = FakeAssistant()
     items = [item(id="a"), item(id="b", question="boom"),
              item(id="c", question="And coffee?", category="followup", history=["Where is tea from?"])]
     outs = run_assistant(fake, items, progress=False)
     assert outs[0].error is None and outs[0].citations == [("Tea comes from China.", 0, 21, "doc")]
     assert outs[1].error == "KeyError: 'focus:war'" and outs[1].abstained
-    assert fake.last_query == "Where is tea from? And coffee?"
+    assert fake.last_call == ("And coffee?", ["Where is tea from?"])
     res = evaluate(items, outs, DOC, "doc")
     assert res["overall"]["errors"] == 1
     assert check_gate(res["overall"], {"max": {"errors": 0}}) == ["errors = 1 is above the maximum 0"]
