@@ -76,11 +76,13 @@ class Answerer:
         kinds = question_types(question)
         out: dict[int, Candidate] = {}
         for rank, chunk in enumerate(ranked):
+            passage = self.index.chunks[chunk.index]
+            context = f"{passage.section}\n{passage.text}"
             for s in chunk.sentences:
                 if s.index in out:
                     continue
                 text = self.index.sentence_text(s.index)
-                missing = {k for k in kinds if not provides(text, k, question)}
+                missing = {k for k in kinds if not provides(text, k, question, context)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
                 out[s.index] = Candidate(s, rank, score, missing)
         return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
@@ -137,7 +139,8 @@ class Answerer:
 
     def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing) -> Answer:
         passages = to_passages(self.index, ranked)
-        cands = self.candidates(question, ranked)
+        asked = query.question or question  # spelling corrected; a follow-up about another name, in full
+        cands = self.candidates(asked, ranked)
         confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
         top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
         if top is not None and cands[0].score < self.settings.kind_margin * top.sentence.score:
@@ -155,7 +158,7 @@ class Answerer:
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
                           related=passages[: self.settings.related], query=query.text,
                           confidence=round(confidence, 6), timing=timing())
-        chosen = self.with_context(self.choose(question, cands), cands)
+        chosen = self.with_context(self.choose(asked, cands), cands)
         citations = self.cite(chosen, ranked)
         text = render_text(citations)
         answer = Answer(question=question, text=text, citations=citations, passages=passages, abstained=False,
@@ -182,11 +185,17 @@ def describe_kind(kind: str) -> str:
 
     >>> describe_kind("number"), describe_kind("focus:spy|satellite"), describe_kind("which:resources")
     ('number', 'name for the spy satellite', 'particular resources')
+    >>> describe_kind("speaker:the United States"), describe_kind("mentions:2024")
+    ('statement from the United States', 'mention of 2024')
     """
     if kind.startswith("focus:"):
         return "name for the " + kind[6:].replace("|", " ")
     if kind.startswith("which:"):
         return "particular " + kind[6:]
+    if kind.startswith("speaker:"):
+        return "statement from " + " or ".join(kind[8:].split("|"))
+    if kind.startswith("mentions:"):
+        return "mention of " + kind[9:]
     return kind
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
-from .text import Speller, content_terms, position_reference
+from .text import Speller, content_terms, position_reference, swap_names
 
 
 @dataclass
@@ -52,9 +52,17 @@ class ScoredChunk:
 def make_query(question: str, previous: str | None = None, previous_weight: float = 0.5) -> Query:
     """A query for `question`, leaning on `previous` (the resolved earlier question) for follow-ups.
 
-    >>> make_query("and Japan?", "How does South Korea react?").terms
-    {'japan': 1.0, 'south': 0.5, 'korea': 0.5, 'react': 0.5}
+    A follow-up that only names something else ("and Japan?") is the earlier question asked
+    about that instead; other follow-ups search the earlier question's words at `previous_weight`.
+
+    >>> make_query("and economically?", "How does South Korea react?").terms
+    {'econom': 1.0, 'south': 0.5, 'korea': 0.5, 'react': 0.5}
+    >>> make_query("and Japan?", "How does South Korea react?").text
+    'How does Japan react?'
     """
+    swapped = swap_names(question, previous) if previous else None
+    if swapped:
+        return make_query(swapped)
     terms: dict[str, float] = {}
     for t in content_terms(question, drop_meta=True):
         terms[t] = 1.0

@@ -134,9 +134,26 @@ def question_types(question: str) -> set[str]:
     if focus:
         nouns = [w for w in words(focus.group(1)) if w not in STOPWORDS]
         if nouns and not any(w in _GENERIC_NOUNS for w in nouns):
-            # Without a parser the head noun is not known ("which Russian company", "which tea
-            # needs"): any of the words after "which" will do.
             kinds.add("focus:" + "|".join(nouns))
+    role = _ROLE_Q.search(question)
+    if role and "name" in kinds:
+        # "Who is the foreign minister?": the sentence names someone right by that title.
+        title = []
+        for w in words(role.group(1)):
+            if w in STOPWORDS or w in META_WORDS:
+                break
+            title.append(w)
+        if title and title[-1] not in _VAGUE_ROLES:
+            kinds.add("focus:" + "|".join(title))
+    speaker = _SAY_Q.search(question)
+    if speaker:
+        # "What did China say about it?": the passage must be about what China says.
+        found = re.findall(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", speaker.group(1))
+        who = [re.sub(r"[’']s$", "", n) for n in found if content_terms(n, drop_meta=True)]
+        if who:
+            kinds.add("speaker:" + "|".join(who))
+    for year in sorted(set(_YEAR_IN_Q.findall(question))):
+        kinds.add("mentions:" + year)  # "the treaty signed in 2024": a passage without 2024 is about something else
     return kinds
 
 
@@ -144,6 +161,12 @@ def question_types(question: str) -> set[str]:
 # left out on purpose: the text often says X with another word ("conflict" for "war").
 _FOCUS_Q = re.compile(r"\b(?:what (?:is|was|were|are) the names? of (?:the|a|an|its|their)|names? of (?:the|a|an|its|their))"
                       r"\s+((?:[a-z][\w-]*\s+)?[a-z][\w-]*)", re.I)
+_ROLE_Q = re.compile(r"\b(?i:who) (?:is|was|are|were|will be|would be) (?:the |a |an )?(?:[A-Z][\w’'-]*\s+)*([a-z][\w-]*(?:\s+[a-z][\w-]*){0,3})")
+_VAGUE_ROLES = frozenset("one ones person people man men woman women someone somebody behind responsible".split())
+_SAY_Q = re.compile(r"\b(?:what|how) (?:did|does|do|has|have|had|will|would|could|might) (.{2,80}?) (?:say|said|state|stated|announce|"
+                    r"announced|claim|claimed|think|believe|comment|commented|respond|responded|declare|declared|reply|replied|"
+                    r"argue|argued|warn|warned)\b", re.I)
+_YEAR_IN_Q = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _GENERIC_NOUNS = frozenset("""
 country countries nation nations city cities place places region regions capital capitals state states
 person people persons leader leaders official officials minister ministers president presidents man men woman women
@@ -201,7 +224,7 @@ def _near(sentence: str, targets: set[str], found: list[str], window: int) -> bo
     spots = []
     for phrase in found:
         p = [stem(w) for w in words(phrase)]
-        spots += [i for i in range(len(toks) - len(p) + 1) if toks[i:i + len(p)] == p]
+        spots += [i + d for i in range(len(toks) - len(p) + 1) if toks[i:i + len(p)] == p for d in range(len(p))]
     return any(abs(i - j) <= window + 1 for i in at for j in spots)
 
 
@@ -225,9 +248,10 @@ def names(text: str) -> list[str]:
     return out
 
 
-def provides(sentence: str, kind: str, question: str = "") -> bool:
+def provides(sentence: str, kind: str, question: str = "", context: str = "") -> bool:
     """Whether a sentence holds something of the asked kind: a number, a date, or a proper
-    name the question does not already contain.
+    name the question does not already contain. `context` is the passage around the sentence
+    (with its section title), for the kinds a passage can settle: who is speaking, a year.
 
     >>> provides("It waned after 1991.", "date"), provides("It waned.", "date")
     (True, False)
@@ -258,6 +282,11 @@ def provides(sentence: str, kind: str, question: str = "") -> bool:
             return False
         found = _new_names(sentence, question) + re.findall(r"[“\"]([^”\"]+)[”\"]", sentence)
         return _near(sentence, wanted, found, window=3)
+    if kind.startswith("speaker:"):
+        have = set(content_terms(f"{context} {sentence}"))
+        return all(set(content_terms(n, drop_meta=True)) <= have for n in kind[8:].split("|"))
+    if kind.startswith("mentions:"):
+        return bool(re.search(rf"\b{kind[9:]}\b", f"{context} {sentence}"))
     if kind.startswith("which:"):
         # "Which natural resources exactly?" is not answered by "natural resources or goods": a
         # sentence that says the thing asked about must also single some out. One that does
@@ -295,6 +324,41 @@ def is_list_question(question: str) -> bool:
 _FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why( so)?|how so|"
                         r"in what way|same for|what of|anything (?:else|more)|more on|tell me more|why not|really)\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|such)\b", re.I)
+
+
+_CONNECTOR = re.compile(r"^\s*(?:and|but|also|so|then|and what about|what about|how about|and how about|same for|what of|and for|"
+                        r"and in|in)\b\s*", re.I)
+_NAME_SPAN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+
+
+def swap_names(question: str, previous: str) -> str | None:
+    """The earlier question asked again about another name, for a follow-up that is only a name.
+
+    The first name of the earlier question (with any joined to it by "and") gives way to the new one.
+
+    >>> swap_names("And Russia's?", "What is North Korea's long-term goal?")
+    "What is Russia's long-term goal?"
+    >>> swap_names("what about Japan?", "How do South Korea and China see the alliance?")
+    'How do Japan see the alliance?'
+    >>> swap_names("and economically?", "What does Russia offer?") is None
+    True
+    """
+    rest = _CONNECTOR.sub("", question, count=1).strip().rstrip("?!. ")
+    new = _NAME_SPAN.fullmatch(rest)
+    if new is None:
+        return None
+    spans = [m for m in _NAME_SPAN.finditer(previous) if m.start() > 0 and not previous[:m.start()].rstrip().endswith((".", "?", "!"))]
+    if not spans:
+        return None
+    start, end = spans[0].start(), spans[0].end()
+    for m in spans[1:]:
+        if re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:m.start()]):
+            end = m.end()
+    old = previous[start:end]
+    name = new.group(0)
+    if re.search(r"[’']s$", old) and not re.search(r"[’']s$", name):
+        name += old[-2:]
+    return previous[:start] + name + previous[end:]
 
 
 def is_follow_up(question: str) -> bool:

@@ -27,7 +27,9 @@ class ChunkerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_chars: int = Field(800, ge=80, description="Largest chunk, in characters (a single longer sentence is cut).")
+    max_chars: int = Field(400, ge=80, description="Largest chunk of running text, in characters (a single longer sentence is cut).")
+    max_list_chars: int = Field(800, ge=80, description="Largest chunk holding a list with the sentence that introduces it: "
+                                                         "a list is read as one piece when it fits.")
     overlap: int = Field(1, ge=0, le=3, description="Sentences repeated between the pieces of a long paragraph.")
     max_sentence_chars: int = Field(600, ge=40, description="Longer sentences are cut at spaces into pieces.")
 
@@ -188,22 +190,25 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     """Chunks of one document in reading order; `chunk.text == doc.text[chunk.start:chunk.end]`."""
     settings = settings or ChunkerSettings()
     chunks: list[Chunk] = []
+    list_chars = max(settings.max_list_chars, settings.max_chars)
     for section, blocks in _groups(doc):
         units = [u for b in blocks for u in _units(doc, b, settings)]
         if not units:
             continue
-        if units[-1].end - units[0].start <= settings.max_chars:
+        has_list = any(b.kind == "item" for b in blocks)
+        limit = list_chars if has_list else settings.max_chars
+        if units[-1].end - units[0].start <= limit:
             pieces = [units]
-        elif blocks[0].kind != "item" and any(b.kind == "item" for b in blocks):
+        elif blocks[0].kind != "item" and has_list:
             # A list too long to keep whole with its paragraph: the sentence that introduces
             # the list stays with the items, the rest of the paragraph goes before.
             intro = [u for u in units if not u.item]
             items = [u for u in units if u.item]
-            lead = intro[-1:] if items and items[-1].end - intro[-1].start <= settings.max_chars else []
+            lead = intro[-1:] if items and items[-1].end - intro[-1].start <= list_chars else []
             rest = intro[: len(intro) - len(lead)]
-            pieces = _pack(rest, settings.max_chars, settings.overlap) + _pack(lead + items, settings.max_chars, 0)
+            pieces = _pack(rest, settings.max_chars, settings.overlap) + _pack(lead + items, list_chars, 0)
         else:
-            pieces = _pack(units, settings.max_chars, settings.overlap)
+            pieces = _pack(units, limit, settings.overlap)
         for piece in pieces:
             start, end = piece[0].start, piece[-1].end
             ordinal = len(chunks)

@@ -105,9 +105,12 @@ def test_answer_json_round_trip(hashing_article):
 
 def test_follow_up_borrows_the_previous_question(hashing_article):
     first = "How do South Korea and Japan see the alliance?"
-    answer = hashing_article.ask("What about China?", history=[first])
+    answer = hashing_article.ask("What about its economy?", history=[first])
     assert answer.query.startswith(first)
     assert_grounded(hashing_article, answer)
+    swapped = hashing_article.ask("What about China?", history=[first])
+    assert swapped.query == "How do China see the alliance?"
+    assert_grounded(hashing_article, swapped)
     alone = hashing_article.ask("Who was the Soviet Union's partner?", history=[first])
     assert alone.query == "Who was the Soviet Union's partner?"  # a full question stands on its own
 
@@ -191,3 +194,34 @@ def test_retrieve_searches_a_follow_up_in_context_as_ask_does(hashing_article):
     in_context = hashing_article.retrieve("and economically?", k=k, history=history)
     assert in_context == hashing_article.ask("and economically?", history=history).passages
     assert in_context != hashing_article.retrieve("and economically?", k=k)
+
+
+def test_who_is_the_title_needs_a_name_by_that_title():
+    q = "Who is the president of South Korea?"
+    assert "focus:president" in question_types(q)
+    assert not provides("For South Korea and Japan, the alliance with Moscow is a threat.", "focus:president", q)
+    assert provides("South Korea's president, Lee Jae-myung, spoke.", "focus:president", q)
+    assert "focus:" not in " ".join(question_types("Who is Sergey Lavrov?"))  # no title asked about
+
+
+def test_what_someone_said_must_come_from_a_passage_about_them():
+    q = "What did China's foreign ministry say about the visit?"
+    assert "speaker:China" in question_types(q)
+    assert not provides("The visit was not merely ceremonial.", "speaker:China", q, context="Lavrov's visit to Moscow")
+    assert provides("Beijing is wary.", "speaker:China", q, context="China's stance is also crucial. Beijing is wary.")
+    assert question_types("What Does The Article Say About Labour Exports") == set()  # the article is no speaker
+
+
+def test_a_year_the_question_names_must_be_in_the_passage():
+    q = "Which treaty did Russia and North Korea sign in 2024?"
+    assert "mentions:2024" in question_types(q)
+    assert not provides("They signed a partnership.", "mentions:2024", q, context="Ties deepened.")
+    assert provides("They signed a partnership.", "mentions:2024", q, context="In June 2024 ties deepened.")
+
+
+def test_a_follow_up_naming_something_else_asks_the_earlier_question_about_it(hashing_article):
+    answer = hashing_article.ask("And Russia's?", history=["What is North Korea's long-term goal?"])
+    assert answer.query == "What is Russia's long-term goal?"
+    assert answer.question == "And Russia's?"
+    other = hashing_article.ask("and economically?", history=["What does North Korea want from Russia?"])
+    assert other.query == "What does North Korea want from Russia? and economically?"

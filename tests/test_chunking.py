@@ -45,7 +45,11 @@ def test_article_chunks_carry_sections_and_keep_lists_with_their_introduction(ar
     military = next(c for c in chunks if "Satellite Technology:" in c.text)
     # too long to keep whole: the sentence introducing the list still leads it
     assert military.text.startswith("In return, Pyongyang is likely seeking Russian assistance in:")
-    assert all(len(c.text) <= ChunkerSettings().max_chars for c in chunks)
+    limits = ChunkerSettings()
+    # running text is cut short; a list is read whole with the sentence that introduces it
+    assert all(len(c.text) <= limits.max_chars for c in chunks if not any(s.item for s in c.sentences))
+    assert all(len(c.text) <= limits.max_list_chars for c in chunks)
+    assert any(len(c.text) > limits.max_chars for c in chunks if any(s.item for s in c.sentences))
     assert all(not c.text.startswith("Conclusion") for c in chunks)  # headings are sections, not text
 
 

@@ -48,7 +48,7 @@ def test_manifest_records_what_the_index_was_built_from(corpus, tmp_path):
     assert {d.doc_id for d in m.documents} == {"tea.txt", "bicycles.md", "volcanoes.html"}
     assert set(m.files) == {"documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss"}
     raw = json.loads((tmp_path / "idx" / read_current(tmp_path / "idx") / "manifest.json").read_text())
-    assert raw["chunker"]["max_chars"] == 800
+    assert raw["chunker"]["max_chars"] == 400 and raw["chunker"]["max_list_chars"] == 800
 
 
 def test_unchanged_documents_are_not_embedded_again(corpus, tmp_path):
