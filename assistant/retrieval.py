@@ -19,7 +19,7 @@ import numpy as np
 from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
-from .text import Speller, content_terms, position_reference, swap_names
+from .text import Speller, asks_why, content_terms, position_reference, states_cause, swap_names
 
 
 @dataclass
@@ -215,6 +215,7 @@ class Retriever:
             fused[ci] += s.lexical_weight / (s.rrf_k + r + 1)
         top_fused = max(fused.values(), default=1.0) or 1.0
         weights = self.term_weights(query)
+        why = s.cause_bonus if asks_why(query.question or query.text) else 0.0
         scored: list[ScoredChunk] = []
         for ci in candidates:
             chunk = idx.chunks[ci]
@@ -225,6 +226,8 @@ class Retriever:
             for row, sim in zip(rows, sims):
                 lex = self.lexical(query, row, chunk.section, weights)
                 score = self.sentence_score(float(sim), lex) + bonus
+                if why and states_cause(idx.sentence_text(row)):  # "why" is answered by a reason
+                    score += why
                 if idx.sentence_text(row).endswith(":"):  # a list's introduction says little by itself
                     score *= s.intro_factor
                 sents.append(ScoredSentence(row, float(sim), lex, score))
@@ -244,6 +247,7 @@ class Retriever:
         idx = self.index
         kept: list[ScoredChunk] = []
         seen_text: set[str] = set()
+        seen_best: set[int] = set()  # overlapping passages ranked by the same sentence: the first says it
         for c in ranked:
             chunk = idx.chunks[c.index]
             norm = " ".join(chunk.text.lower().split())
@@ -258,8 +262,9 @@ class Retriever:
                     if overlap > self.settings.duplicate_overlap * length:
                         dup = True
                         break
-            if dup:
+            if dup or c.best.index in seen_best:
                 continue
+            seen_best.add(c.best.index)
             seen_text.add(norm)
             kept.append(c)
             if len(kept) >= k:

@@ -47,6 +47,7 @@ class RetrievalSettings(BaseModel):
     lexical_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in the fusion.")
     sentence_weight: float = Field(0.25, ge=0, description="Weight of question-word coverage against cosine similarity in a sentence's score.")
     section_bonus: float = Field(0.3, ge=0, description="Added to sentences of a section the question names or points at (\"the conclusion\").")
+    cause_bonus: float = Field(0.05, ge=0, description="Added, for a question asking why, to sentences that word a reason (\"because\", \"driven by\", \"given\").")
     intro_factor: float = Field(0.8, ge=0, le=1, description="Score multiplier for a sentence that only introduces a list (ends with ':').")
     passage_weight: float = Field(0.2, ge=0, description="How much the similarity of the passage as a whole (mean of its sentence vectors) adds.")
     fusion_bonus: float = Field(0.0, ge=0, description="How much the fused dense+BM25 rank adds to a passage's best-sentence score.")

@@ -306,6 +306,30 @@ def provides(sentence: str, kind: str, question: str = "", context: str = "") ->
     return True
 
 
+_WHY_Q = re.compile(r"\bwhy\b|\bwhat (?:drives|drove|motivates|motivated|explains|caused|causes|is behind)\b|\bfor what reasons?\b|"
+                    r"\bhow come\b", re.I)
+_CAUSE = re.compile(r"\b(?:because|due to|driven by|rooted in|motivat\w*|reasons?|given|seeks?|seeking|in order to|so as to|"
+                    r"aims? to|stems? from|owing to|results? of|as a result|thanks to|leads? to|fuel(?:l)?ed by|out of)\b", re.I)
+
+
+def asks_why(question: str) -> bool:
+    """Whether the question asks for a reason.
+
+    >>> asks_why("Why did the friendship cool off?"), asks_why("What drives the alliance?"), asks_why("Who is Lavrov?")
+    (True, True, False)
+    """
+    return bool(_WHY_Q.search(question))
+
+
+def states_cause(sentence: str) -> bool:
+    """Whether a sentence words a reason ("because", "driven by", "given", "seeks").
+
+    >>> states_cause("It is rooted in ideology."), states_cause("It is strong.")
+    (True, False)
+    """
+    return bool(_CAUSE.search(sentence))
+
+
 _LIST_Q = re.compile(r"\b(what (?:are|were)|which [a-z]+s|list|name (?:the|some|all)|enumerate|ways?|areas|reasons|kinds|types|forms|"
                      r"benefits|concerns|risks|motivations|purposes|dimensions|goals|aims|factors|drivers|consequences|"
                      r"implications|effects|examples|things|items|steps|options|scenarios|what (?:does|do|did|could|can|would|might) .{1,60}"

@@ -78,3 +78,30 @@ def test_overlapping_pieces_of_one_paragraph_are_not_returned_twice(tmp_path):
         for s2, e2 in spans[i + 1:]:
             overlap = min(e1, e2) - max(s1, s2)
             assert overlap <= 0.6 * min(e1 - s1, e2 - s2)
+
+
+def test_a_why_question_lifts_sentences_that_word_a_reason(hashing_article):
+    from assistant.retrieval import Retriever
+
+    def scores(question, bonus):
+        r = Retriever(hashing_article.index, hashing_article.embedder,
+                      hashing_article.settings.retrieval.model_copy(update={"cause_bonus": bonus}))
+        return {s.index: s.score for c in r.search(make_query(question), 30) for s in c.sentences}
+
+    idx = hashing_article.index
+    cause = next(i for i in range(len(idx.sentence_doc)) if "rooted in" in idx.sentence_text(i))
+    plain = next(i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i).startswith("China’s stance"))
+    why = "Why does Kim Jong-un support Russia so firmly?"
+    with_bonus, without = scores(why, 0.05), scores(why, 0.0)
+    assert with_bonus[cause] == pytest.approx(without[cause] + 0.05)
+    assert with_bonus[plain] == pytest.approx(without[plain])
+    what = "What is Kim Jong-un's support for Russia like?"
+    assert scores(what, 0.05)[cause] == pytest.approx(scores(what, 0.0)[cause])  # no reason asked for
+
+
+@pytest.mark.parametrize("question", ["Why does Kim Jong-un support Russia?", "What does the conclusion say?",
+                                      "Lavrov visit Moscow", "sanctions"])
+def test_no_two_passages_are_ranked_by_the_same_sentence(hashing_article, question):
+    ranked = hashing_article.retriever.search(make_query(question), 10)
+    best = [c.best.index for c in ranked]
+    assert len(best) == len(set(best)) and len(ranked) == 10
