@@ -109,13 +109,16 @@ def register(app: typer.Typer) -> None:
         predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score another system's outputs (JSON lines: id, answer, abstained, citations, passages) instead of running ours."),
         document: Optional[Path] = typer.Option(None, "--document", help="With --predictions: the document the set is about (default: the bundled article)."),
         no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the naive dense baseline."),
+        readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Write this run's figures into FILE's <!-- eval-figures:SPLIT:start/end --> block (a test-split run also redraws its charts in docs/)."),
     ) -> None:
         """Measure how well answers are grounded: retrieval, citations, answers, abstention."""
-        from .report import terminal_tables, write_report
+        from .report import terminal_tables, update_readme, write_report
         from .runner import DEFAULT_GATE, check_gate, load_gate
 
         if split not in ("dev", "test", "all"):
             raise _usage_error(f"unknown split {split!r}: use dev, test or all")
+        if readme and predictions:
+            raise _usage_error("--readme writes our own figures; it does not take --predictions")
         # An explicit --gate applies to predictions too; by default the gate judges our own system.
         gate_file = None if no_gate else (gate or (None if predictions else DEFAULT_GATE))
         gate_data = None
@@ -142,6 +145,12 @@ def register(app: typer.Typer) -> None:
         if report:
             path = write_report(results, report)
             typer.echo(f"report: {path}", err=json_out == "-")
+        if readme:
+            try:
+                written = update_readme(results, readme)
+            except (OSError, ValueError) as exc:
+                raise _usage_error(f"cannot update {readme}: {exc}") from None
+            typer.echo(f"updated: {', '.join(map(str, written))}", err=json_out == "-")
         gate_res = results.get("gate")
         if gate_res:
             if gate_res["passed"]:

@@ -192,3 +192,76 @@ def write_report(results: dict[str, Any], folder: Path) -> Path:
     path.write_text(markdown(results, written), encoding="utf-8")
     (folder / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- README figures
+
+README_ROWS = [
+    ("retrieval hit@1 / hit@3 / hit@5", ("hit@1", "hit@3", "hit@5"), ""),
+    ("MRR@10 / nDCG@10", ("mrr@10", "ndcg@10"), ""),
+    ("characters read at 1", ("chars@1",), ""),
+    ("quote validity", ("quote_validity",), ""),
+    ("citation precision / recall", ("citation_precision", "citation_recall"), ""),
+    ("answer-key recall / token F1", ("key_recall", "token_f1"), ""),
+    ("abstention precision / recall / F1", ("abstain_precision", "abstain_recall", "abstain_f1"), ""),
+    ("false-abstention rate", ("false_abstention",), ""),
+    ("ask p50 / p95", ("ask_p50_ms", "ask_p95_ms"), " ms"),
+]
+
+
+def readme_figures(results: dict[str, Any]) -> str:
+    """The README's figures for one run: a table of ours beside the baseline for the test split,
+    one sentence for any other split. Written by `assistant eval --readme README.md`, so the
+    README's figures are always a run's, never typed."""
+    systems = results["systems"]
+    meta = results["meta"]
+    ours = next(iter(systems.values()))["overall"]
+    base = systems.get("baseline", {}).get("overall")
+
+    def cell(o: dict[str, Any] | None, keys: tuple[str, ...], unit: str) -> str:
+        if o is None:
+            return "–"
+        if unit:  # latencies, only where measured
+            if o.get(keys[0]) is None:
+                return "–"
+            return " / ".join(fmt(o[k], k) for k in keys) + unit
+        return " / ".join(fmt(o.get(k), k) for k in keys)
+
+    head = f"{meta['split']} split, {meta['n_items']} questions, {meta['seconds']:.0f} s"
+    if meta["split"] != "test":
+        line = (f"On the {head}: hit@1 {fmt(ours['hit@1'])}, hit@3 {fmt(ours['hit@3'])}, first passage "
+                f"{fmt(ours['chars@1'], 'chars@1')} characters, MRR@10 {fmt(ours['mrr@10'])}, answer-key recall "
+                f"{fmt(ours['key_recall'])}, abstention recall {fmt(ours['abstain_recall'])} with a false-abstention "
+                f"rate of {fmt(ours['false_abstention'])}")
+        if base is not None:
+            line += f" (baseline: hit@1 {fmt(base['hit@1'])}, answer-key recall {fmt(base['key_recall'])})"
+        return line + "."
+    lines = [f"Latest run ({head}):", "", "| metric | ours | baseline |", "|---|---:|---:|"]
+    for label, keys, unit in README_ROWS:
+        lines.append(f"| {label} | {cell(ours, keys, unit)} | {cell(base, keys, unit)} |")
+    return "\n".join(lines)
+
+
+def update_readme(results: dict[str, Any], readme: Path) -> list[Path]:
+    """Replace the block between `<!-- eval-figures:SPLIT:start -->` and `...:end -->` in `readme`
+    with this run's figures; a test-split run also redraws the README's two charts. Returns the
+    files written; raises ValueError when the README has no such block."""
+    import re
+
+    split = results["meta"]["split"]
+    start, end = f"<!-- eval-figures:{split}:start -->", f"<!-- eval-figures:{split}:end -->"
+    text = readme.read_text(encoding="utf-8")
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(text):
+        raise ValueError(f"{readme} has no {start} ... {end} block")
+    text = pattern.sub(lambda _: f"{start}\n{readme_figures(results)}\n{end}", text, count=1)
+    readme.write_text(text, encoding="utf-8")
+    written = [readme]
+    if split == "test":
+        docs = readme.parent / "docs"
+        docs.mkdir(exist_ok=True)
+        for name in charts(results, docs).values():
+            target = docs / f"eval-{name}"
+            (docs / name).replace(target)
+            written.append(target)
+    return written

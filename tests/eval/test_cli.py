@@ -53,6 +53,34 @@ def test_eval_prints_tables_and_writes_json_and_report(tmp_path, hashing_index):
     assert json.loads((report / "results.json").read_text(encoding="utf-8"))["meta"]["split"] == "test"
 
 
+def test_readme_figures_are_written_by_the_run(tmp_path, hashing_index):
+    readme = tmp_path / "README.md"
+    readme.write_text("# X\n\n<!-- eval-figures:test:start -->\nold\n<!-- eval-figures:test:end -->\n\n"
+                      "<!-- eval-figures:dev:start -->\nold\n<!-- eval-figures:dev:end -->\nafter\n", encoding="utf-8")
+    out = tmp_path / "r.json"
+    result = invoke("--index", hashing_index, "--split", "test", "--no-gate", "--readme", str(readme), "--json", str(out))
+    assert result.exit_code == 0, result.output
+    ours = json.loads(out.read_text(encoding="utf-8"))["systems"]["ours"]["overall"]
+    text = readme.read_text(encoding="utf-8")
+    row = f"| retrieval hit@1 / hit@3 / hit@5 | {ours['hit@1']:.2f} / {ours['hit@3']:.2f} / {ours['hit@5']:.2f} |"
+    assert row in text and "test split, 51 questions" in text
+    assert "<!-- eval-figures:dev:start -->\nold\n" in text and text.endswith("after\n")  # other blocks untouched
+    for png in ("eval-categories.png", "eval-abstention.png"):
+        assert (tmp_path / "docs" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = invoke("--index", hashing_index, "--split", "dev", "--no-gate", "--no-baseline", "--readme", str(readme))
+    assert result.exit_code == 0, result.output
+    text = readme.read_text(encoding="utf-8")
+    assert "On the dev split, 106 questions" in text and row in text
+
+
+def test_readme_without_the_block_is_a_usage_error(tmp_path, hashing_index):
+    readme = tmp_path / "README.md"
+    readme.write_text("# nothing to fill\n", encoding="utf-8")
+    result = invoke("--index", hashing_index, "--split", "dev", "--no-gate", "--no-baseline", "--readme", str(readme))
+    assert result.exit_code == 2 and "eval-figures:dev:start" in result.stderr
+    assert readme.read_text(encoding="utf-8") == "# nothing to fill\n"
+
+
 def test_gate_passes_then_fails_when_answers_get_worse(tmp_path, hashing_index):
     gate = write_gate(tmp_path, FAKE_GATE)
     ok = invoke("--index", hashing_index, "--split", "test", "--gate", gate, "--no-baseline")
