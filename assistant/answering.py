@@ -27,6 +27,7 @@ from .types import Answer, Citation, Passage
 class Candidate:
     sentence: ScoredSentence
     chunk_rank: int  # position of the best-ranked retrieved passage that holds it
+    chunk: int  # that passage's position in the index's chunks
     score: float  # support after the fact-kind check
     missing: set[str]
 
@@ -84,7 +85,7 @@ class Answerer:
                 text = self.index.sentence_text(s.index)
                 missing = {k for k in kinds if not provides(text, k, question, context)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
-                out[s.index] = Candidate(s, rank, score, missing)
+                out[s.index] = Candidate(s, rank, chunk.index, score, missing)
         return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
 
     def choose(self, question: str, cands: list[Candidate]) -> list[Candidate]:
@@ -94,10 +95,15 @@ class Answerer:
         floor = st.min_relative * best.score
         by_row = {c.sentence.index: c for c in cands}
         if is_list_question(question):
-            for lead in cands[:2]:
+            # the lists the two best sentences belong to or introduce, and a list in the best one's passage
+            leads = [(c, c.score >= floor) for c in cands[:2]]
+            items = [r for r in self.index.chunk_sentences[best.chunk] if self.index.sentence_item[r]]
+            if items and items[0] in by_row:
+                leads.append((by_row[items[0]], True))
+            for lead, strong_enough in leads:
                 group = list_group(self.index, lead.sentence.index)
                 members = [by_row[r] for r in group if r in by_row]
-                if len(members) >= 2 and lead.score >= floor:
+                if len(members) >= 2 and strong_enough:
                     strong = [m for m in members if m.score >= st.list_floor * best.score]
                     ranked = sorted(m.score for m in strong)
                     # one item far ahead of the rest answers alone; otherwise the list is the answer
@@ -108,6 +114,13 @@ class Answerer:
         vectors = self.index.embeddings
         limit = st.max_quotes
         pool = [c for c in cands[1:] if c.score >= floor and not c.missing]
+        if is_list_question(question) and st.list_relative < st.min_relative:
+            # Several things asked for and no bulleted list: the sentences after the best one in its
+            # passage often name the rest ("For North Korea, ... For Russia, ...").
+            follow = [c for c in cands[1:] if c.chunk == best.chunk and c.sentence.index > best.sentence.index
+                      and c.score >= st.list_relative * best.score and not c.missing and c not in pool]
+            pool += follow
+            floor = min(floor, st.list_relative * best.score)
         while pool and len(chosen) < limit:
             def mmr(c: Candidate) -> float:
                 sim = max(float(vectors[c.sentence.index] @ vectors[o.sentence.index]) for o in chosen)

@@ -62,6 +62,7 @@ class AnswerSettings(BaseModel):
     min_support: float = Field(0.3, description="Abstain when the best sentence's support is below this.")
     mmr_lambda: float = Field(0.7, ge=0, le=1, description="Relevance vs. novelty when choosing quotes.")
     min_relative: float = Field(0.9, ge=0, le=1, description="Further quotes must score at least this share of the best.")
+    list_relative: float = Field(0.75, ge=0, le=1, description="For a question asking for several things, sentences after the best one in its passage may be quoted down to this share of its score.")
     max_redundancy: float = Field(0.8, ge=0, le=1, description="A further quote this similar to a chosen one adds nothing.")
     standout: float = Field(1.5, ge=1, description="A list item scoring this many times the next one is quoted alone.")
     list_floor: float = Field(0.25, ge=0, le=1, description="List items gathered must score at least this share of the best.")

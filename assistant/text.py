@@ -332,7 +332,10 @@ def states_cause(sentence: str) -> bool:
 
 _LIST_Q = re.compile(r"\b(what (?:are|were)|which [a-z]+s|list|name (?:the|some|all)|enumerate|ways?|areas|reasons|kinds|types|forms|"
                      r"benefits|concerns|risks|motivations|purposes|dimensions|goals|aims|factors|drivers|consequences|"
-                     r"implications|effects|examples|things|items|steps|options|scenarios|what (?:does|do|did|could|can|would|might) .{1,60}"
+                     r"implications|effects|examples|things|items|steps|options|scenarios|outcomes|results|impacts|threats|dangers|"
+                     r"problems|challenges|advantages|disadvantages|features|elements|components|measures|responses|reactions|"
+                     r"(?<!the )(?<!these )(?<!those )(?:two|three|four|five|six|seven|eight|nine|ten|several|\d+) [a-z]+s|"
+                     r"what (?:does|do|did|could|can|would|might) .{1,60}"
                      r"\b(?:seek|want|get|gain|offer|receive|provide|hope|expect|include|involve|fear|worry|obtain))\b", re.I)
 
 

@@ -225,3 +225,14 @@ def test_a_follow_up_naming_something_else_asks_the_earlier_question_about_it(ha
     assert answer.question == "And Russia's?"
     other = hashing_article.ask("and economically?", history=["What does North Korea want from Russia?"])
     assert other.query == "What does North Korea want from Russia? and economically?"
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("What three outcomes worry Western governments?", True),
+    ("What did the two sides talk about?", False),
+    ("Who is Sergey Lavrov?", False),
+])
+def test_a_count_of_things_asks_for_a_list(question, expected):
+    from assistant.text import is_list_question
+
+    assert is_list_question(question) is expected

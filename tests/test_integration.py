@@ -88,3 +88,16 @@ def test_a_question_about_the_whole_article_is_answered_from_its_opening(real_ar
     assert not answer.abstained
     first_section = real_article.index.chunks[0].section
     assert all(c.section == first_section for c in answer.citations)
+
+
+def test_a_list_in_the_best_passage_answers_a_question_asking_for_several_things(real_article):
+    answer = real_article.ask("Which three results of the alliance alarm the West?")
+    for item in ("Escalate Regional Tensions", "Undermine Sanctions Regimes", "Prolong the Ukraine Conflict"):
+        assert item in quotes(answer)
+    assert_grounded(real_article, answer)
+
+
+def test_the_sentences_after_a_topic_sentence_complete_a_question_asking_for_several_things(real_article):
+    answer = real_article.ask("What are the long-term goals of each country?")
+    assert "For Russia, it means" in quotes(answer) and "For North Korea, this means" in quotes(answer)
+    assert_grounded(real_article, answer)
