@@ -361,13 +361,17 @@ _NAME_SPAN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 def swap_names(question: str, previous: str) -> str | None:
     """The earlier question asked again about another name, for a follow-up that is only a name.
 
-    The first name of the earlier question (with any joined to it by "and") gives way to the new one.
+    Only when the earlier question names one thing (or several joined by "and"), and not as one
+    side of a relation ("between North Korea and Russia"): otherwise which name to replace is a
+    guess, and None lets the caller search both questions together.
 
     >>> swap_names("And Russia's?", "What is North Korea's long-term goal?")
     "What is Russia's long-term goal?"
     >>> swap_names("what about Japan?", "How do South Korea and China see the alliance?")
     'How do Japan see the alliance?'
     >>> swap_names("and economically?", "What does Russia offer?") is None
+    True
+    >>> swap_names("What about Japan?", "How did ties between North Korea and Russia change?") is None
     True
     """
     rest = _CONNECTOR.sub("", question, count=1).strip().rstrip("?!. ")
@@ -378,9 +382,11 @@ def swap_names(question: str, previous: str) -> str | None:
     if not spans:
         return None
     start, end = spans[0].start(), spans[0].end()
-    for m in spans[1:]:
-        if re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:m.start()]):
-            end = m.end()
+    rest_spans = spans[1:]
+    while rest_spans and re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:rest_spans[0].start()]):
+        end = rest_spans.pop(0).end()
+    if rest_spans or re.search(r"\b(?:between|among|amongst)\s*$", previous[:start], re.I):
+        return None
     old = previous[start:end]
     name = new.group(0)
     if re.search(r"[’']s$", old) and not re.search(r"[’']s$", name):
