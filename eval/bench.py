@@ -70,10 +70,18 @@ def register(app: typer.Typer) -> None:
         with_peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the LangChain peer (needs the bench extra)."),
         model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
         work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
+        readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Write this run's figures into FILE's <!-- bench-figures:start/end --> block."),
     ) -> None:
         """Measure speed, cold start, build throughput, FAISS scale and memory, beside the LangChain recipe."""
-        from .bench_report import check_results, render_markdown, render_table
+        from .bench_report import check_results, render_markdown, render_table, update_readme
         from .bench_run import Options, run
+
+        if readme is not None and quick:
+            typer.echo("error: --readme takes a full run's figures, not --quick", err=True)
+            raise typer.Exit(2)
+        if readme is not None and not readme.is_file():
+            typer.echo(f"error: cannot update {readme}: no such file", err=True)
+            raise typer.Exit(2)
 
         kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
                   docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
@@ -97,6 +105,13 @@ def register(app: typer.Typer) -> None:
             text = json.dumps(results, indent=2, ensure_ascii=False) if kind == "json" else render_markdown(results)
             path.write_text(text + ("\n" if kind == "json" else ""), encoding="utf-8")
             typer.echo(f"wrote {path}", err=True)
+        if readme is not None:
+            try:
+                update_readme(results, readme)
+            except (OSError, ValueError) as exc:
+                typer.echo(f"error: cannot update {readme}: {exc}", err=True)
+                raise typer.Exit(2) from None
+            typer.echo(f"updated {readme}", err=True)
         problems = check_results(results)
         failed = [p for p, info in results["parts"].items() if info.get("status") == "error"]
         if problems or failed:

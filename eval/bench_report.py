@@ -247,6 +247,31 @@ def render_markdown(results: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def readme_figures(results: dict) -> str:
+    """The README's Performance figures: machine, main table, targets, scale table. Written by
+    `assistant bench --readme README.md`."""
+    head = ("measure", "ours", "peer (LangChain)", "ours/peer")
+    out = [f"Latest run: {_machine_line(results)}.", "", _md_table(head, summary_rows(results)), "",
+           _md_table(("target", "value", "status"),
+                     [(t["target"], _fmt(t["value"], 2), f"**{_met(t)}**") for t in results.get("targets", [])])]
+    if scale_rows(results):
+        out += ["", _md_table(SCALE_HEADER, scale_rows(results))]
+        rec = _get(results, "parts", "scale", "recommended")
+        out += ["", f"Recommended for big corpora: `--faiss {rec['factory']} --faiss-params {rec['search']}`."
+                if rec else "No setting met the scale target."]
+    failed = [p for p in PARTS if results.get("parts", {}).get(p, {}).get("status") != "ok"]
+    if failed:
+        out += ["", "Not measured in this run: " + ", ".join(failed) + "."]
+    return "\n".join(out)
+
+
+def update_readme(results: dict, readme) -> None:
+    """Replace the README's `<!-- bench-figures:start/end -->` block with this run's figures."""
+    from .readme import replace_block
+
+    replace_block(readme, "bench-figures", readme_figures(results))
+
+
 # ---------------------------------------------------------------- structure check
 
 

@@ -246,16 +246,10 @@ def update_readme(results: dict[str, Any], readme: Path) -> list[Path]:
     """Replace the block between `<!-- eval-figures:SPLIT:start -->` and `...:end -->` in `readme`
     with this run's figures; a test-split run also redraws the README's two charts. Returns the
     files written; raises ValueError when the README has no such block."""
-    import re
+    from .readme import replace_block
 
     split = results["meta"]["split"]
-    start, end = f"<!-- eval-figures:{split}:start -->", f"<!-- eval-figures:{split}:end -->"
-    text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        raise ValueError(f"{readme} has no {start} ... {end} block")
-    text = pattern.sub(lambda _: f"{start}\n{readme_figures(results)}\n{end}", text, count=1)
-    readme.write_text(text, encoding="utf-8")
+    replace_block(readme, f"eval-figures:{split}", readme_figures(results))
     written = [readme]
     if split == "test":
         docs = readme.parent / "docs"

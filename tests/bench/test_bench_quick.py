@@ -164,6 +164,30 @@ def test_table_and_markdown_show_machine_ratios_and_failures():
     assert md.startswith("# assistant bench") and "| measure | ours |" in md and "## Notes" in md
 
 
+def test_readme_block_is_the_run_s_figures(tmp_path):
+    results = _results()
+    results["targets"] = report.evaluate_targets(results)
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench-figures:start -->\nold figures\n<!-- bench-figures:end -->\noutro\n")
+    report.update_readme(results, readme)
+    text = readme.read_text()
+    assert "old figures" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert "Test CPU, 2 cores, 8.0 GB RAM" in text and "0.10x" in text and "**NOT met**" in text
+    assert "| measure | ours |" in text and "HNSW32" in text
+    bare = tmp_path / "bare.md"
+    bare.write_text("no block\n")
+    with pytest.raises(ValueError, match="bench-figures:start"):
+        report.update_readme(results, bare)
+    assert bare.read_text() == "no block\n"
+
+
+def test_readme_is_refused_for_a_quick_run(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench-figures:start -->\n<!-- bench-figures:end -->\n")
+    result = CliRunner().invoke(_app(), ["bench", "--quick", "--readme", str(readme)])
+    assert result.exit_code == 2 and "--quick" in result.stderr
+
+
 def test_check_results_accepts_well_formed_and_names_what_is_missing():
     results = _results()
     results["targets"] = report.evaluate_targets(results)
