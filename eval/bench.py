@@ -71,6 +71,7 @@ def register(app: typer.Typer) -> None:
         model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
         work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
         readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Write this run's figures into FILE's <!-- bench-figures:start/end --> block."),
+        from_json: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Report an earlier run's bench.json instead of running."),
     ) -> None:
         """Measure speed, cold start, build throughput, FAISS scale and memory, beside the LangChain recipe."""
         from .bench_report import check_results, render_markdown, render_table, update_readme
@@ -83,14 +84,24 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: cannot update {readme}: no such file", err=True)
             raise typer.Exit(2)
 
-        kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
-                  docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
-                  model=model, work=work)
-        if quick:
-            opts = Options.quick_defaults(**kw)
+        if from_json is not None:
+            try:
+                results = json.loads(from_json.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                typer.echo(f"error: cannot read {from_json}: {exc}", err=True)
+                raise typer.Exit(2) from None
+            if check_results(results) or results.get("quick") and readme is not None:
+                typer.echo(f"error: {from_json} is not a full bench run's results", err=True)
+                raise typer.Exit(2)
         else:
-            opts = Options(**{k: v for k, v in kw.items() if v is not None})
-        results = run(opts)
+            kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
+                      docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
+                      model=model, work=work)
+            if quick:
+                opts = Options.quick_defaults(**kw)
+            else:
+                opts = Options(**{k: v for k, v in kw.items() if v is not None})
+            results = run(opts)
         typer.echo(render_table(results))
         targets = []
         if out is not None:

@@ -181,6 +181,25 @@ def test_readme_block_is_the_run_s_figures(tmp_path):
     assert bare.read_text() == "no block\n"
 
 
+def test_an_earlier_run_can_be_reported_into_the_readme(tmp_path):
+    results = _results()
+    results["targets"] = report.evaluate_targets(results)
+    saved = tmp_path / "bench.json"
+    saved.write_text(json.dumps(results))  # a quick run's figures are tiny sizes: not for the README
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench-figures:start -->\n<!-- bench-figures:end -->\n")
+    result = CliRunner().invoke(_app(), ["bench", "--from", str(saved), "--readme", str(readme)])
+    assert result.exit_code == 2 and "not a full bench run" in result.stderr
+    results["parts"]["memory"] = {"status": "ok", "seconds": 1.0, "serve": {"bundled article": {"peak_mb": 100.0}}}
+    saved.write_text(json.dumps({**results, "quick": False}))
+    result = CliRunner().invoke(_app(), ["bench", "--from", str(saved), "--readme", str(readme)])
+    assert result.exit_code == 0, result.output
+    assert "Test CPU, 2 cores" in readme.read_text() and "ours/peer" in result.stdout
+    saved.write_text("{not json")
+    result = CliRunner().invoke(_app(), ["bench", "--from", str(saved), "--readme", str(readme)])
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
 def test_readme_is_refused_for_a_quick_run(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("<!-- bench-figures:start -->\n<!-- bench-figures:end -->\n")
