@@ -309,7 +309,8 @@ def provides(sentence: str, kind: str, question: str = "", context: str = "") ->
 _WHY_Q = re.compile(r"\bwhy\b|\bwhat (?:drives|drove|motivates|motivated|explains|caused|causes|is behind)\b|\bfor what reasons?\b|"
                     r"\bhow come\b", re.I)
 _CAUSE = re.compile(r"\b(?:because|due to|driven by|rooted in|motivat\w*|reasons?|given|seeks?|seeking|in order to|so as to|"
-                    r"aims? to|stems? from|owing to|results? of|as a result|thanks to|leads? to|fuel(?:l)?ed by|out of)\b", re.I)
+                    r"aims? to|stems? from|owing to|results? of|as a result|thanks to|leads? to|fuel(?:l)?ed by|out of|purposes?|"
+                    r"motives?|so that|intended to|designed to)\b", re.I)
 
 
 def asks_why(question: str) -> bool:
