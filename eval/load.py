@@ -269,6 +269,8 @@ def register(app: typer.Typer) -> None:
                                            help="Login of a server started with --auth."),
         timeout: float = typer.Option(600.0, "--timeout", min=1.0, max=7200.0, help="Deadline for the whole run, in seconds."),
         as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+        readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE",
+                                              help="Write the figures into FILE's <!-- load-figures:CLIENTS:start/end --> block."),
     ) -> None:
         """Load-test the chat: N clients x M questions through /ask; every answer checked; p50/p95."""
         from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
@@ -313,8 +315,34 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"  {e}")
             typer.echo(f"latency    p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms")
             typer.echo(f"throughput {s['throughput_rps']} answers/s over {s['wall_s']} s")
+        if readme is not None:
+            from .readme import replace_block
+
+            try:
+                replace_block(readme, f"load-figures:{clients}", readme_figures(s))
+            except (OSError, ValueError) as exc:
+                raise UsageError(f"cannot update {readme}: {exc}") from None
+            typer.echo(f"updated {readme}", err=True)
         if result.errors or s["answered"] != clients * questions:
             raise typer.Exit(1)
+
+
+def _seconds_or_ms(ms: float) -> str:
+    return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def readme_figures(s: dict) -> str:
+    """One line of a load run's figures, for the README.
+
+    >>> readme_figures({"clients": 2, "questions_per_client": 3, "requests": 6, "answered": 6, "abstained": 1,
+    ...                 "errors": 0, "p50_ms": 81.0, "p95_ms": 1200.0, "max_ms": 1500.0, "throughput_rps": 9.5})
+    '2 clients x 3 questions: 6 requests, **0 errors**, 6 valid answers (1 abstentions); p50 81 ms, p95 1.20 s, max 1.50 s, 9.5 answers/s'
+    """
+    clients = f"{s['clients']} client" + ("s" if s["clients"] != 1 else "")
+    return (f"{clients} x {s['questions_per_client']} questions: {s['requests']} requests, "
+            f"**{s['errors']} errors**, {s['answered']} valid answers ({s['abstained']} abstentions); "
+            f"p50 {_seconds_or_ms(s['p50_ms'])}, p95 {_seconds_or_ms(s['p95_ms'])}, max {_seconds_or_ms(s['max_ms'])}, "
+            f"{s['throughput_rps']} answers/s")
 
 
 def stop_process(proc: "subprocess.Popen", grace: float) -> None:

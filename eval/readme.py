@@ -10,11 +10,16 @@ from pathlib import Path
 def replace_block(readme: Path, name: str, content: str) -> None:
     """Replace what sits between the `name` markers in `readme` with `content`.
 
-    Raises ValueError (and leaves the file alone) when the markers are missing.
+    Markers on one line (inside a table cell) get the content inline, on one line; markers
+    on lines of their own get it on the lines between. Raises ValueError (and leaves the file
+    alone) when the markers are missing.
     """
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
+    pattern = re.compile(re.escape(start) + r"(.*?)" + re.escape(end), re.S)
+    found = pattern.search(text)
+    if not found:
         raise ValueError(f"{readme} has no {start} ... {end} block")
-    readme.write_text(pattern.sub(lambda _: f"{start}\n{content}\n{end}", text, count=1), encoding="utf-8")
+    inline = "\n" not in found.group(1)
+    block = f"{start}{' '.join(content.split())}{end}" if inline else f"{start}\n{content}\n{end}"
+    readme.write_text(text[:found.start()] + block + text[found.end():], encoding="utf-8")

@@ -6,7 +6,7 @@ import importlib
 import pytest
 
 MODULES = ["assistant.text", "assistant.retrieval", "assistant.answering", "index.chunking", "index.loading",
-           "index.embedding"]
+           "index.embedding", "eval.load"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from eval.load import answer_problems, free_port, is_loopback_url, percentile
+from eval.load import answer_problems, free_port, is_loopback_url, percentile, readme_figures
 from reliability.helpers import CLI, ROOT, child_env, run_cli
 
 
@@ -70,15 +70,20 @@ def article_index(tmp_path_factory, article_path):
 
 
 @pytest.mark.slow
-def test_a_small_load_run_serves_asks_checks_and_reports(article_index):
+def test_a_small_load_run_serves_asks_checks_and_reports(article_index, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("| load | <!-- load-figures:4:start -->old<!-- load-figures:4:end --> |\n", encoding="utf-8")
     proc = subprocess.run([*CLI, "load", "--clients", "4", "--questions", "3", "--index", str(article_index), "--json",
-                           "--timeout", "180"], capture_output=True, text=True, timeout=240, env=child_env(), cwd=ROOT)
+                           "--timeout", "180", "--readme", str(readme)],
+                          capture_output=True, text=True, timeout=240, env=child_env(), cwd=ROOT)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     figures = json.loads(proc.stdout)
     assert figures["requests"] == figures["answered"] == 12 and figures["errors"] == 0
     assert 0 < figures["p50_ms"] <= figures["p95_ms"] <= figures["max_ms"]
     assert figures["throughput_rps"] > 0
     assert "serving on http://127.0.0.1:" in proc.stderr
+    assert readme.read_text(encoding="utf-8") == (
+        f"| load | <!-- load-figures:4:start -->{readme_figures(figures)}<!-- load-figures:4:end --> |\n")
 
 
 def test_a_run_against_no_server_fails_with_every_error_counted(article_index):
