@@ -65,8 +65,12 @@ def test_kill_9_during_build_keeps_the_previous_index_loadable_and_answering_the
         delay = rng.uniform(0.0, duration) if trial % 2 == 0 else rng.uniform(0.75 * duration, 1.1 * duration)
         child = subprocess.Popen([*CLI, "index", "build", str(corpora[target]), "--out", str(live)], cwd=ROOT,
                                  env=child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
+        started = time.perf_counter()
+        while child.poll() is None and time.perf_counter() - started < delay:
+            time.sleep(0.005)
         was_running = child.poll() is None
+        if not was_running:  # it finished first: builds run faster now than timed, so aim the next kills earlier
+            duration = time.perf_counter() - started
         child.send_signal(signal.SIGKILL)
         child.wait(30)
         killed_mid_build += was_running and child.returncode == -signal.SIGKILL
