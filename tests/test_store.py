@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 
 from index import BuildSettings, CorruptIndex, IndexNotFound, IndexWriteError, build_index, load_index, stale_reasons
 from index.store import read_current
+from tests_helpers import damage_file
 
 HASHING = BuildSettings(model="hashing")
 
@@ -84,19 +84,10 @@ def test_missing_index_is_reported_with_the_fix(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["manifest.json", "documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss"])
-@pytest.mark.parametrize("damage", ["truncate", "empty", "garbage", "delete"])
+@pytest.mark.parametrize("damage", ["truncated", "emptied", "garbage", "deleted"])
 def test_every_damaged_file_gives_corrupt_index_naming_it(corpus, tmp_path, name, damage):
     build(corpus, tmp_path / "idx")
-    path = tmp_path / "idx" / read_current(tmp_path / "idx") / name
-    data = path.read_bytes()
-    if damage == "truncate":
-        path.write_bytes(data[: len(data) // 2])
-    elif damage == "empty":
-        path.write_bytes(b"")
-    elif damage == "garbage":
-        path.write_bytes(os.urandom(len(data)))
-    else:
-        path.unlink()
+    damage_file(tmp_path / "idx" / read_current(tmp_path / "idx") / name, damage)
     with pytest.raises(CorruptIndex) as err:
         load_index(tmp_path / "idx")
     message = str(err.value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -23,6 +22,7 @@ from eval.load import free_port
 from index import CorruptIndex, load_index
 from index.store import read_current
 from reliability.helpers import make_corpus, one_line_error, run_cli
+from tests_helpers import damage_file
 
 FILES = ["manifest.json", "documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss"]
 QUESTION = "What temperature for green tea?"
@@ -45,24 +45,10 @@ def index_copy(pristine, tmp_path) -> Path:
     return folder
 
 
-def damage(path: Path, how: str) -> None:
-    data = path.read_bytes()
-    if how == "truncated":
-        path.write_bytes(data[: len(data) // 2])
-    elif how == "emptied":
-        path.write_bytes(b"")
-    elif how == "garbage":
-        path.write_bytes(random.Random(len(data)).randbytes(len(data)))
-    elif how == "deleted":
-        path.unlink()
-    else:
-        raise AssertionError(how)
-
-
 @pytest.mark.parametrize("how", ["truncated", "emptied", "garbage", "deleted"])
 @pytest.mark.parametrize("name", FILES)
 def test_each_damaged_file_is_one_error_line_naming_it_and_the_fix(index_copy, name, how):
-    damage(index_copy / read_current(index_copy) / name, how)
+    damage_file(index_copy / read_current(index_copy) / name, how)
     proc = run_cli("ask", QUESTION, "--index", index_copy)
     assert proc.returncode == 1
     line = one_line_error(proc)
@@ -72,7 +58,7 @@ def test_each_damaged_file_is_one_error_line_naming_it_and_the_fix(index_copy, n
 
 @pytest.mark.parametrize("how", ["truncated", "emptied", "garbage", "deleted"])
 def test_a_damaged_current_pointer_is_one_error_line_with_the_fix(index_copy, how):
-    damage(index_copy / "CURRENT", how)
+    damage_file(index_copy / "CURRENT", how)
     proc = run_cli("ask", QUESTION, "--index", index_copy)
     assert proc.returncode == 1
     line = one_line_error(proc)
@@ -82,7 +68,7 @@ def test_a_damaged_current_pointer_is_one_error_line_with_the_fix(index_copy, ho
 
 @pytest.mark.parametrize("verb", [["index", "info"], ["retrieve", "tea"], ["ask", "tea", "--json"]])
 def test_every_verb_reports_a_damaged_index_the_same_way(index_copy, verb):
-    damage(index_copy / read_current(index_copy) / "chunks.jsonl", "garbage")
+    damage_file(index_copy / read_current(index_copy) / "chunks.jsonl", "garbage")
     args = verb[:2] + [str(index_copy)] if verb[:2] == ["index", "info"] else verb + ["--index", str(index_copy)]
     proc = run_cli(*args)
     assert proc.returncode == 1
@@ -91,7 +77,7 @@ def test_every_verb_reports_a_damaged_index_the_same_way(index_copy, verb):
 
 @pytest.mark.slow
 def test_serve_refuses_a_damaged_index_in_one_line(index_copy):
-    damage(index_copy / read_current(index_copy) / "embeddings.npy", "truncated")
+    damage_file(index_copy / read_current(index_copy) / "embeddings.npy", "truncated")
     proc = run_cli("serve", "--index", index_copy, "--port", free_port(), timeout=120)
     assert proc.returncode == 1
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
