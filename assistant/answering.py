@@ -94,7 +94,8 @@ class Answerer:
         best = cands[0]
         floor = st.min_relative * best.score
         by_row = {c.sentence.index: c for c in cands}
-        if is_list_question(question):
+        several = is_list_question(question)
+        if several:
             # the lists the two best sentences belong to or introduce, and a list in the best one's passage
             leads = [(c, c.score >= floor) for c in cands[:2]]
             items = [r for r in self.index.chunk_sentences[best.chunk] if self.index.sentence_item[r]]
@@ -114,7 +115,7 @@ class Answerer:
         vectors = self.index.embeddings
         limit = st.max_quotes
         pool = [c for c in cands[1:] if c.score >= floor and not c.missing]
-        if is_list_question(question) and st.list_relative < st.min_relative:
+        if several and st.list_relative < st.min_relative:
             # Several things asked for and no bulleted list: the sentences after the best one in its
             # passage often name the rest ("For North Korea, ... For Russia, ...").
             follow = [c for c in cands[1:] if c.chunk == best.chunk and c.sentence.index > best.sentence.index

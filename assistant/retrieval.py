@@ -226,9 +226,10 @@ class Retriever:
             for row, sim in zip(rows, sims):
                 lex = self.lexical(query, row, chunk.section, weights)
                 score = self.sentence_score(float(sim), lex) + bonus
-                if why and states_cause(idx.sentence_text(row)):  # "why" is answered by a reason
+                text = idx.sentence_text(row)
+                if why and states_cause(text):  # "why" is answered by a reason
                     score += why
-                if idx.sentence_text(row).endswith(":"):  # a list's introduction says little by itself
+                if text.endswith(":"):  # a list's introduction says little by itself
                     score *= s.intro_factor
                 sents.append(ScoredSentence(row, float(sim), lex, score))
             if not sents:

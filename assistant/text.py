@@ -98,10 +98,11 @@ _HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|te
                          r"single|double|twice|both)\b", re.I)
 _MONTHS = ("january february march april may june july august september october november december "
            "monday tuesday wednesday thursday friday saturday sunday").split()
-_HAS_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d|\d{1,2}/\d{1,2}|\d{1,2}(?:st|nd|rd|th)|" + "|".join(_MONTHS) + r"|centur(?:y|ies)|\d0s|decades?)\b", re.I)
+_YEAR_NUMBER = r"(?:1[5-9]\d\d|20\d\d)"
+_HAS_DATE = re.compile(r"\b(" + _YEAR_NUMBER + r"|\d{1,2}/\d{1,2}|\d{1,2}(?:st|nd|rd|th)|" + "|".join(_MONTHS) + r"|centur(?:y|ies)|\d0s|decades?)\b", re.I)
 _HAS_TIME = re.compile(_HAS_DATE.pattern[:-3] + r"|during|since|after|before|until|era|war|years?|months?|weeks?|days?|"
                        r"recent(?:ly)?|today|yesterday|tomorrow|ago|soon|now|then|once)\b", re.I)
-_YEAR = re.compile(r"\b(?:in|since|by|of|from|until) (?:1[5-9]\d\d|20\d\d)\b")
+_YEAR = re.compile(r"\b(?:in|since|by|of|from|until) " + _YEAR_NUMBER + r"\b")
 _HOW_MANY_UNIT = re.compile(r"\bhow many ([a-z][\w-]*)", re.I)
 _NUMBER_WORD = re.compile(_HAS_NUMBER.pattern if False else r"\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
                           r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|both|"
@@ -148,7 +149,7 @@ def question_types(question: str) -> set[str]:
     speaker = _SAY_Q.search(question)
     if speaker:
         # "What did China say about it?": the passage must be about what China says.
-        found = re.findall(r"[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*", speaker.group(1))
+        found = _NAME_RUN.findall(speaker.group(1))
         who = [re.sub(r"[’']s$", "", n) for n in found if content_terms(n, drop_meta=True)]
         if who:
             kinds.add("speaker:" + "|".join(who))
@@ -166,7 +167,7 @@ _VAGUE_ROLES = frozenset("one ones person people man men woman women someone som
 _SAY_Q = re.compile(r"\b(?:what|how) (?:did|does|do|has|have|had|will|would|could|might) (.{2,80}?) (?:say|said|state|stated|announce|"
                     r"announced|claim|claimed|think|believe|comment|commented|respond|responded|declare|declared|reply|replied|"
                     r"argue|argued|warn|warned)\b", re.I)
-_YEAR_IN_Q = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_YEAR_IN_Q = re.compile(r"\b(" + _YEAR_NUMBER + r")\b")
 _GENERIC_NOUNS = frozenset("""
 country countries nation nations city cities place places region regions capital capitals state states
 person people persons leader leaders official officials minister ministers president presidents man men woman women
@@ -231,12 +232,8 @@ def _near(sentence: str, targets: set[str], found: list[str], window: int) -> bo
 _ADJECTIVE_ENDINGS = ("ian", "ean", "ese", "ish", "ern", "ic")
 
 
-def names(text: str) -> list[str]:
-    """Capitalised words and runs of them that are not the first word, nor demonyms like "Russian".
-
-    >>> names("Reports say Sergey Lavrov met Russian officials in Moscow.")
-    ['Sergey Lavrov', 'Moscow']
-    """
+def name_spans(text: str) -> list[re.Match]:
+    """Capitalised words and runs of them that are not the first word, nor demonyms like "Russian"."""
     out = []
     for m in _NAME_RUN.finditer(text):
         if m.start() == 0 or text[:m.start()].rstrip().endswith((".", ":", "!", "?", "•", "“", "\"")):
@@ -244,8 +241,17 @@ def names(text: str) -> list[str]:
         name = m.group(0)
         if " " not in name and "-" not in name and name.lower().endswith(_ADJECTIVE_ENDINGS):
             continue
-        out.append(name)
+        out.append(m)
     return out
+
+
+def names(text: str) -> list[str]:
+    """The names of `name_spans`, as text.
+
+    >>> names("Reports say Sergey Lavrov met Russian officials in Moscow.")
+    ['Sergey Lavrov', 'Moscow']
+    """
+    return [m.group(0) for m in name_spans(text)]
 
 
 def provides(sentence: str, kind: str, question: str = "", context: str = "") -> bool:
@@ -356,7 +362,6 @@ _ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|
 
 _CONNECTOR = re.compile(r"^\s*(?:and|but|also|so|then|and what about|what about|how about|and how about|same for|what of|and for|"
                         r"and in|in)\b\s*", re.I)
-_NAME_SPAN = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
 
 def swap_names(question: str, previous: str) -> str | None:
@@ -376,10 +381,10 @@ def swap_names(question: str, previous: str) -> str | None:
     True
     """
     rest = _CONNECTOR.sub("", question, count=1).strip().rstrip("?!. ")
-    new = _NAME_SPAN.fullmatch(rest)
+    new = _NAME_RUN.fullmatch(rest)
     if new is None:
         return None
-    spans = [m for m in _NAME_SPAN.finditer(previous) if m.start() > 0 and not previous[:m.start()].rstrip().endswith((".", "?", "!"))]
+    spans = name_spans(previous)
     if not spans:
         return None
     start, end = spans[0].start(), spans[0].end()

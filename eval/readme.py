@@ -3,6 +3,7 @@ so the figures a reader sees are a run's output, never typed by hand."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -22,4 +23,7 @@ def replace_block(readme: Path, name: str, content: str) -> None:
         raise ValueError(f"{readme} has no {start} ... {end} block")
     inline = "\n" not in found.group(1)
     block = f"{start}{' '.join(content.split())}{end}" if inline else f"{start}\n{content}\n{end}"
-    readme.write_text(text[:found.start()] + block + text[found.end():], encoding="utf-8")
+    # written beside and renamed over, so an interrupted run never leaves half a README
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp.write_text(text[:found.start()] + block + text[found.end():], encoding="utf-8")
+    os.replace(tmp, readme)
