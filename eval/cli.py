@@ -110,8 +110,18 @@ def register(app: typer.Typer) -> None:
         document: Optional[Path] = typer.Option(None, "--document", help="With --predictions: the document the set is about (default: the bundled article)."),
         no_baseline: bool = typer.Option(False, "--no-baseline", help="Skip the naive dense baseline."),
         readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Write this run's figures into FILE's <!-- eval-figures:SPLIT:start/end --> block (a test-split run also redraws its charts in docs/)."),
+        squad: Optional[Path] = typer.Option(None, "--squad", metavar="FILE", help="Score a SQuAD 2.0 JSON file instead of the eval set (one index per article, cached); eval/data/squad-heldout.json is gated on eval/gate.json's squad section."),
+        articles: Optional[str] = typer.Option(None, "--articles", metavar="TITLES", help="With --squad: only these articles, comma-separated (underscores optional)."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, metavar="N", help="With --squad: the first N questions of each article (quick runs; never gated)."),
     ) -> None:
         """Measure how well answers are grounded: retrieval, citations, answers, abstention."""
+        if squad is not None:
+            if predictions or report or index or set_file:
+                raise _usage_error("--squad builds its own indexes; it does not take --predictions, --report, --index or --set")
+            _squad_eval(squad, articles, limit, override, json_out, readme, gate, no_gate)
+            return
+        if articles or limit:
+            raise _usage_error("--articles and --limit go with --squad")
         from .report import terminal_tables, update_readme, write_report
         from .runner import DEFAULT_GATE, check_gate, load_gate
 
@@ -160,3 +170,87 @@ def register(app: typer.Typer) -> None:
                 for line in gate_res["failures"]:
                     typer.echo(f"  {line}", err=True)
                 raise typer.Exit(1)
+
+
+def _squad_eval(path: Path, articles: Optional[str], limit: Optional[int], overrides: List[str],
+                json_out: Optional[str], readme: Optional[Path], gate: Optional[Path], no_gate: bool) -> None:
+    """`assistant eval --squad FILE`: run eval/squad.py's runner, print its table, write JSON/README, apply the gate."""
+    from .readme import replace_block
+    from .runner import DEFAULT_GATE, apply_overrides, parse_overrides
+    from .squad import SquadDataError, check_gate, is_heldout, load_squad, readme_block, run_squad, terminal_table
+
+    to_err = json_out == "-"
+    wanted = [a.strip() for a in articles.split(",") if a.strip()] if articles else None
+    try:
+        load_squad(path)  # a bad file is a usage error before any model loads
+        settings_overrides = parse_overrides(overrides)
+    except (SquadDataError, ValueError) as exc:
+        raise _usage_error(str(exc)) from None
+    # The held-out file is gated on a full run only; an explicit --gate applies to any file.
+    gate_file = None if no_gate else (gate or (DEFAULT_GATE if is_heldout(path) and not (wanted or limit) else None))
+    if not no_gate and not gate and is_heldout(path) and (wanted or limit):
+        typer.echo("gate: not applied (--articles or --limit make a partial run of the held-out file)", err=True)
+    gate_data = None
+    if gate_file:
+        try:
+            gate_data = json.loads(Path(gate_file).read_text(encoding="utf-8"))["squad"]
+        except KeyError:
+            raise _usage_error(f"gate {gate_file} has no \"squad\" section") from None
+        except (OSError, ValueError) as exc:
+            raise _usage_error(f"cannot read gate {gate_file}: {exc}") from None
+
+    from assistant import AssistantError, Settings
+
+    try:
+        settings = apply_overrides(Settings.from_env(), settings_overrides)
+    except ValueError as exc:
+        raise _usage_error(f"bad --override: {str(exc).splitlines()[0]}") from None
+    try:
+        run = run_squad(path, settings, articles=wanted, limit=limit)
+    except SquadDataError as exc:
+        raise _usage_error(str(exc)) from None
+    except AssistantError as exc:
+        typer.echo(f"error: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}", err=True)
+        raise typer.Exit(1) from None
+
+    results = run.to_dict()
+    failures: list[str] = []
+    if gate_data is not None:
+        try:
+            failures = check_gate(results["overall"], gate_data)
+        except ValueError as exc:
+            raise _usage_error(f"gate {gate_file}: {exc}") from None
+        results["gate"] = {"file": str(gate_file), "passed": not failures, "failures": failures}
+
+    meta, overall = results["meta"], results["overall"]
+    if json_out == "-":
+        sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+    else:
+        typer.echo(terminal_table(run.figures()))
+        typer.echo(f"{overall['n']} questions ({overall['unanswerable']} unanswerable) in {len(run.articles)} article(s) "
+                   f"from {path} in {meta['seconds']:.1f} s (indexing {meta['build_seconds']:.1f} s); model {meta['model']}")
+    if json_out and json_out != "-":
+        Path(json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_out).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    if meta["unmapped_answers"]:
+        first = next(u for a in run.articles for u in a.unmapped)
+        typer.echo(f"warning: {meta['unmapped_answers']} gold answer(s) do not map to the indexed text "
+                   f"(first: {first['id']} {first['text']!r} at {first['answer_start']})", err=True)
+    if overall["errors"]:
+        failed = [r for r in run.records if r.error]
+        typer.echo(f"warning: {len(failed)} question(s) failed (scored as abstentions); first: {failed[0].id}: "
+                   f"{failed[0].error}", err=True)
+    if readme:
+        try:
+            replace_block(readme, "squad-figures", readme_block(run))
+        except (OSError, ValueError) as exc:
+            raise _usage_error(f"cannot update {readme}: {exc}") from None
+        typer.echo(f"updated: {readme}", err=to_err)
+    if gate_data is not None:
+        if not failures:
+            typer.echo(f"gate {gate_file} (squad): passed", err=to_err)
+        else:
+            typer.echo(f"gate {gate_file} (squad): FAILED", err=True)
+            for line in failures:
+                typer.echo(f"  {line}", err=True)
+            raise typer.Exit(1)
