@@ -13,14 +13,18 @@ No language model writes any text here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+import numpy as np
 
 from index import LoadedIndex
 
 from .errors import GroundingError
+from .judge import Decision, Judge, Judgement, segment
 from .retrieval import Query, ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
-from .text import is_list_question, provides, question_types
+from .question import Fact, Question, provides
 from .types import Answer, Citation, Passage
 
 @dataclass
@@ -28,8 +32,9 @@ class Candidate:
     sentence: ScoredSentence
     chunk_rank: int  # position of the best-ranked retrieved passage that holds it
     chunk: int  # that passage's position in the index's chunks
-    score: float  # support after the fact-kind check
-    missing: set[str]
+    score: float  # support after the fact-kind check, or the judge's probability when there is a judge
+    missing: set[Fact]  # facts the question asks for that the sentence does not hold
+    judged: Judgement | None = None
 
 
 def to_passages(index: LoadedIndex, ranked: list[ScoredChunk]) -> list[Passage]:
@@ -68,13 +73,37 @@ def list_group(index: LoadedIndex, row: int) -> list[int]:
 
 
 class Answerer:
-    def __init__(self, index: LoadedIndex, settings: AnswerSettings):
+    def __init__(self, index: LoadedIndex, settings: AnswerSettings, judge: Judge | None = None,
+                 decision: Decision | None = None):
         self.index = index
         self.settings = settings
+        self.judge = judge
+        self.decision = decision
 
-    def candidates(self, question: str, ranked: list[ScoredChunk]) -> list[Candidate]:
-        """Sentences of the retrieved passages with their support, best first."""
-        kinds = question_types(question)
+    def judge_passages(self, query: Query, ranked: list[ScoredChunk]
+                       ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
+        """The judge's reading of the best candidate sentences (by retrieval score), in one batch,
+        and the passages re-ordered by their best judged sentence (unjudged ones keep their order, after)."""
+        if self.judge is None or not ranked:
+            return ranked, {}
+        rows: dict[int, tuple[float, str]] = {}
+        for chunk in ranked:
+            section = self.index.chunks[chunk.index].section
+            for s in chunk.sentences:
+                if s.index not in rows or rows[s.index][0] < s.score:
+                    rows[s.index] = (s.score, section)
+        best = sorted(rows, key=lambda r: (-rows[r][0], r))[: self.settings.judge_candidates]
+        verdicts = self.judge.judge(query.text, [segment(rows[r][1], self.index.sentence_text(r)) for r in best])
+        judged = dict(zip(best, verdicts))
+        top = {c.index: max((judged[s.index].probability for s in c.sentences if s.index in judged), default=-1.0)
+               for c in ranked}
+        order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
+        return [ranked[i] for i in order], judged
+
+    def candidates(self, question: Question, ranked: list[ScoredChunk],
+                   judged: dict[int, Judgement] | None = None) -> list[Candidate]:
+        """Sentences of the retrieved passages with their support (the judge's probability when
+        judged; sentences the judge did not read then score 0), best first."""
         out: dict[int, Candidate] = {}
         for rank, chunk in enumerate(ranked):
             passage = self.index.chunks[chunk.index]
@@ -83,18 +112,52 @@ class Answerer:
                 if s.index in out:
                     continue
                 text = self.index.sentence_text(s.index)
-                missing = {k for k in kinds if not provides(text, k, question, context)}
+                missing = {f for f in question.facts if not provides(text, f, question.text, context)}
+                if judged is not None:
+                    verdict = judged.get(s.index)
+                    score = verdict.probability if verdict is not None else 0.0
+                    out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict)
+                    continue
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
                 out[s.index] = Candidate(s, rank, chunk.index, score, missing)
         return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
 
-    def choose(self, question: str, cands: list[Candidate]) -> list[Candidate]:
+    def assess(self, question: Question, ranked: list[ScoredChunk], judged: dict[int, Judgement]
+               ) -> tuple[list[Candidate], float, dict[str, float]]:
+        """Candidates, the confidence that the document answers the question, and the features it came from.
+
+        Without a judge, the confidence is the best sentence's support (zero when the most relevant
+        sentences lack the asked kind of fact); with one, it is the calibrated decision over
+        `decision_features`."""
+        if self.judge is None:
+            cands = self.candidates(question, ranked)
+            confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
+            top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
+            if top is not None and cands[0].score < self.settings.kind_margin * top.sentence.score:
+                # The most relevant sentences lack what was asked (a number, a name, which one): a
+                # clearly weaker sentence that has one is about something else.
+                confidence = 0.0
+            return cands, confidence, {}
+        cands = self.candidates(question, ranked, judged)
+        features = decision_features(cands)
+        confidence = self.decision.confidence(features) if self.decision is not None and cands else 0.0
+        return cands, confidence, features
+
+    def threshold(self) -> float:
+        st = self.settings
+        if self.judge is None:
+            return st.min_support
+        if st.decline_below is not None:
+            return st.decline_below
+        return self.decision.threshold if self.decision is not None else 0.5
+
+    def choose(self, question: Question, cands: list[Candidate]) -> list[Candidate]:
         """Quotes for the answer: the best sentence, then MMR picks or the items of its list."""
         st = self.settings
         best = cands[0]
         floor = st.min_relative * best.score
         by_row = {c.sentence.index: c for c in cands}
-        several = is_list_question(question)
+        several = question.several
         if several:
             # the lists the two best sentences belong to or introduce, and a list in the best one's passage
             leads = [(c, c.score >= floor) for c in cands[:2]]
@@ -151,22 +214,18 @@ class Answerer:
                 taken.add(row + 1)
         return out
 
-    def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing) -> Answer:
+    def answer(self, question: str, query: Query, ranked: list[ScoredChunk], timing,
+               judged: dict[int, Judgement] | None = None) -> Answer:
         passages = to_passages(self.index, ranked)
-        asked = query.question or question  # spelling corrected; a follow-up about another name, in full
-        cands = self.candidates(asked, ranked)
-        confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
-        top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
-        if top is not None and cands[0].score < self.settings.kind_margin * top.sentence.score:
-            # The most relevant sentences lack what was asked (a number, a name, which one): a
-            # clearly weaker sentence that has one is about something else.
-            confidence = 0.0
-        if not cands or confidence < self.settings.min_support:
+        asked = query.analysis  # spelling corrected; a follow-up about another name, in full
+        cands, confidence, _ = self.assess(asked, ranked, judged or {})
+        if not cands or confidence < self.threshold():
             why = ""
+            top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
             if top is not None and top.missing and top.sentence.score >= self.settings.min_support:
-                kinds = top.missing - {"name"} if any(k.startswith("focus:") for k in top.missing) else top.missing
-                asked = " or ".join(sorted(describe_kind(k) for k in kinds))
-                why = f" It touches on the subject but gives no {asked}."
+                facts = ({f for f in top.missing if f.kind != "name"} if any(f.kind == "focus" for f in top.missing)
+                         else top.missing)
+                why = f" It touches on the subject but gives no {' or '.join(sorted(f.describe() for f in facts))}."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
@@ -194,23 +253,31 @@ class Answerer:
         return citations
 
 
-def describe_kind(kind: str) -> str:
-    """A fact kind of `question_types`, in words for the reader.
+DECISION_FEATURES = ("judge_logit", "judge_margin", "span", "support", "lexical", "missing_kind")
 
-    >>> describe_kind("number"), describe_kind("focus:spy|satellite"), describe_kind("which:resources")
-    ('number', 'name for the spy satellite', 'particular resources')
-    >>> describe_kind("speaker:the United States"), describe_kind("mentions:2024")
-    ('statement from the United States', 'mention of 2024')
-    """
-    if kind.startswith("focus:"):
-        return "name for the " + kind[6:].replace("|", " ")
-    if kind.startswith("which:"):
-        return "particular " + kind[6:]
-    if kind.startswith("speaker:"):
-        return "statement from " + " or ".join(kind[8:].split("|"))
-    if kind.startswith("mentions:"):
-        return "mention of " + kind[9:]
-    return kind
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def decision_features(cands: list[Candidate]) -> dict[str, float]:
+    """What the answer/decline decision reads, from judged candidates (best first): the judge's
+    best log-odds and its lead over the runner-up, the span head's preference for an answer
+    span in that sentence, the best retrieval support among the candidates, the share of the
+    question's words the judged-best sentence holds, and whether it lacks the kind of fact the
+    question asks for (a number, a date, a name...)."""
+    judged = [c for c in cands if c.judged is not None]
+    if not judged:
+        return dict.fromkeys(DECISION_FEATURES, 0.0)
+    best = judged[0]
+    second = judged[1].judged.probability if len(judged) > 1 else 1e-6
+    return {"judge_logit": _logit(best.judged.probability),
+            "judge_margin": _logit(best.judged.probability) - _logit(second),
+            "span": float(np.clip(best.judged.span, -20, 20)),
+            "support": max(c.sentence.score for c in cands),
+            "lexical": best.sentence.lexical,
+            "missing_kind": float(bool(best.missing))}
 
 
 def render_text(citations: list[Citation]) -> str:

@@ -23,6 +23,7 @@ from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, Sta
 
 from .answering import Answerer, to_passages
 from .errors import InvalidQuestion
+from .judge import Decision, Judge
 from .retrieval import Query, Retriever, make_query
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
 from .text import is_follow_up, words
@@ -37,7 +38,7 @@ class Assistant:
         self.index = index
         self.embedder = get_embedder(index.manifest.model.name)
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
-        self.answerer = Answerer(index, self.settings.answer)
+        self.answerer = Answerer(index, self.settings.answer, *load_judge(self.settings.answer))
 
     # ------------------------------------------------------------ opening
 
@@ -122,7 +123,8 @@ class Assistant:
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
-        ranked = self.retriever.search(self.resolve(question, history), k)
+        query = self.resolve(question, history)
+        ranked, _ = self.answerer.judge_passages(query, self.retriever.search(query, k))
         return to_passages(self.index, ranked)
 
     def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
@@ -130,7 +132,8 @@ class Assistant:
         t0 = time.perf_counter()
         question = self._validate(question)
         query = self.resolve(question, history)
-        ranked = self.retriever.search(query, self.settings.answer.passages)
+        ranked, judged = self.answerer.judge_passages(query,
+                                                      self.retriever.search(query, self.settings.answer.passages))
         t1 = time.perf_counter()
 
         def timing() -> Timing:
@@ -138,7 +141,7 @@ class Assistant:
             return Timing(retrieve_ms=round((t1 - t0) * 1000, 3), answer_ms=round((t2 - t1) * 1000, 3),
                           total_ms=round((t2 - t0) * 1000, 3))
 
-        return self.answerer.answer(question, query, ranked, timing)
+        return self.answerer.answer(question, query, ranked, timing, judged)
 
     # ------------------------------------------------------------ the index
 
@@ -155,6 +158,15 @@ class Assistant:
 
     def info(self) -> IndexInfo:
         return index_info(self.index)
+
+
+def load_judge(settings) -> tuple[Judge | None, Decision | None]:
+    """The judge and the answer/decline model the settings name (`answer.judge`, `answer.decision`)."""
+    if settings.judge == "none":
+        return None, None
+    folder = None if settings.judge == "bundled" else settings.judge
+    decision = settings.decision or (Path(folder) / "decision.json" if folder else None)
+    return Judge.load(folder), Decision.load(decision)
 
 
 def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:

@@ -1,10 +1,11 @@
 """Finds the passages, and inside them the sentences, that best match a question.
 
 Hybrid: dense sentence vectors (FAISS) and BM25 over passages (bm25s, with stemming)
-each give a ranked candidate list; reciprocal rank fusion merges them. Every candidate
-passage is then re-scored by its best sentence, mixing the sentence's cosine
-similarity with how much of the question's (IDF-weighted) vocabulary it and its
-section title cover, so the passage that holds the best sentence ranks first.
+each bring `candidates` passages; every passage of either list is then scored by one
+formula (`Retriever.search`): its best sentence's score, which mixes the sentence's
+cosine similarity with how much of the question's (IDF-weighted) vocabulary it and its
+section title cover, plus the similarity of the passage as a whole. The answer judge
+(`assistant.judge`) may re-order the result by what actually answers.
 Passages that mostly repeat a better one (overlapping pieces, duplicate files) are
 dropped. No learned re-ranker: everything here is deterministic and fast on a CPU.
 """
@@ -19,7 +20,8 @@ import numpy as np
 from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
-from .text import Speller, asks_why, content_terms, position_reference, states_cause, swap_names
+from .question import Question, analyse, states_cause
+from .text import Speller, content_terms, swap_names
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Query:
     terms: dict[str, float]
     question: str = ""  # the current question alone (after spelling correction)
     follow_up: bool = False  # `text` joins an earlier question; the current one is embedded on its own too
+    analysis: Question = field(default_factory=lambda: Question(""))  # what the current question asks for
 
 
 @dataclass
@@ -44,7 +47,6 @@ class ScoredSentence:
 class ScoredChunk:
     index: int  # position in LoadedIndex.chunks
     score: float
-    fused: float
     best: ScoredSentence
     sentences: list[ScoredSentence] = field(default_factory=list)
 
@@ -74,7 +76,7 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
     if not terms:  # a question made only of meta words still searches something
         for t in content_terms(question):
             terms[t] = 1.0
-    return Query(text=text, terms=terms, question=question, follow_up=bool(previous))
+    return Query(text=text, terms=terms, question=question, follow_up=bool(previous), analysis=analyse(question))
 
 
 class Retriever:
@@ -114,7 +116,7 @@ class Retriever:
         or by naming their section ("what does the part on economic ramifications say")."""
         chunks = self.index.chunks
         out: set[int] = set()
-        where, one = position_reference(query.question or query.text)
+        where, one = query.analysis.position, query.analysis.one_paragraph
         for ids in self.doc_chunks.values():
             if where is None or not ids:
                 break
@@ -167,7 +169,8 @@ class Retriever:
             return 0.0
         own = self.sentence_terms(sentence)
         sec = self.section_terms(section)
-        got = sum(w if t in own else 0.5 * w if t in sec else 0.0 for t, w in weights.items())
+        half = self.settings.section_weight
+        got = sum(w if t in own else half * w if t in sec else 0.0 for t, w in weights.items())
         return got / total
 
     def sentence_score(self, dense: float, lexical: float) -> float:
@@ -210,12 +213,8 @@ class Retriever:
                     lex_rank[int(ci)] = len(lex_rank)
         targets = self.targets(query)
         candidates = set(dense_rank) | set(lex_rank) | targets
-        fused = {ci: s.dense_weight / (s.rrf_k + dense_rank[ci] + 1) if ci in dense_rank else 0.0 for ci in candidates}
-        for ci, r in lex_rank.items():
-            fused[ci] += s.lexical_weight / (s.rrf_k + r + 1)
-        top_fused = max(fused.values(), default=1.0) or 1.0
         weights = self.term_weights(query)
-        why = s.cause_bonus if asks_why(query.question or query.text) else 0.0
+        why = s.cause_bonus if query.analysis.why else 0.0
         scored: list[ScoredChunk] = []
         for ci in candidates:
             chunk = idx.chunks[ci]
@@ -235,11 +234,11 @@ class Retriever:
             if not sents:
                 continue
             best = max(sents, key=lambda x: x.score)
-            score = best.score + s.fusion_bonus * fused[ci] / top_fused
+            score = best.score
             if s.passage_weight and len(rows):
                 centroid = idx.embeddings[rows].mean(axis=0)
                 score += s.passage_weight * float(centroid @ qv) / (float(np.linalg.norm(centroid)) or 1.0)
-            scored.append(ScoredChunk(ci, score, fused[ci], best, sents))
+            scored.append(ScoredChunk(ci, score, best, sents))
         scored.sort(key=lambda c: (-c.score, c.index))
         return self._drop_duplicates(scored, k)
 

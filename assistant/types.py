@@ -33,7 +33,7 @@ class Citation(BaseModel):
     quote: str = Field(description="Exactly `document_text(doc_id)[start:end]`.")
     start: int
     end: int
-    score: float = Field(description="How strongly the quote answers the question (0..1).")
+    score: float = Field(description="How strongly the quote answers the question (0..1): the judge's probability, or the retrieval support without a judge.")
 
 
 class Timing(BaseModel):
@@ -57,7 +57,7 @@ class Answer(BaseModel):
     related: list[Passage] = Field(default_factory=list,
                                    description="When abstained: the closest passages, offered without citation markers.")
     query: str = Field("", description="The text actually searched (differs from `question` for follow-ups).")
-    confidence: float = Field(0.0, description="Support score of the best evidence (0..1); compared to the abstention threshold.")
+    confidence: float = Field(0.0, description="How likely the document answers the question (0..1): with the answer judge, the calibrated probability of its answer/decline decision; without it, the best sentence's support. The assistant declines below its threshold.")
     timing: Timing
 
 
