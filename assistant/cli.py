@@ -183,6 +183,63 @@ def ask_cmd(
         typer.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id} {spans}")
 
 
+judge_app = typer.Typer(cls=_Group, no_args_is_help=True,
+                        help="Train and calibrate the answer judge (torch; the questions themselves never need it).")
+app.add_typer(judge_app, name="judge")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DataOpt = typer.Option(None, "--data", help="SQuAD 2.0 training files (default: ../shared/data/*.json beside the project).")
+
+
+def _training_files(data: Optional[List[Path]]) -> list[Path]:
+    files = list(data or sorted(SHARED_DATA.glob("*.json")))
+    missing = [str(f) for f in files if not f.is_file()]
+    if not files or missing:
+        typer.echo(f"error: no SQuAD training data at {missing[0] if missing else SHARED_DATA}; pass --data FILE",
+                   err=True)
+        raise typer.Exit(2)
+    return files
+
+
+@judge_app.command("train")
+def judge_train_cmd(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for judge.safetensors, judge.json (written atomically)."),
+    data: Optional[List[Path]] = DataOpt,
+    epochs: int = typer.Option(3, min=1, help="Passes over the pairs."),
+    seed: int = typer.Option(13, help="The one seed of the run."),
+    limit: Optional[int] = typer.Option(None, min=1, help="Questions per article (a smoke run)."),
+):
+    """Fine-tune the judge from the bundled MiniLM on the SQuAD training articles (held-out ones
+    excepted) and the eval's dev split. About 40 minutes on two cores; run it in the background."""
+    from .judge_train import train
+    from .settings import DEFAULT_DOCUMENT
+
+    eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
+    train(out, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, epochs=epochs,
+          seed=seed, limit=limit, log=lambda m: typer.echo(m, err=True))
+
+
+@judge_app.command("calibrate")
+def judge_calibrate_cmd(
+    judge: Optional[Path] = typer.Option(None, "--judge", help="Judge folder (default: the bundled judge)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="decision.json to write (default: beside the judge)."),
+    data: Optional[List[Path]] = DataOpt,
+    max_false_abstention: float = typer.Option(0.10, min=0, max=1, help="Bound on declined answerable questions."),
+):
+    """Fit the answer/decline decision on the calibration articles and the eval's dev split."""
+    import tempfile
+
+    from .judge import BUNDLED
+    from .judge_train import calibrate
+    from .settings import DEFAULT_DOCUMENT
+
+    eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
+    target = out or (judge or BUNDLED) / "decision.json"
+    with tempfile.TemporaryDirectory() as work:
+        calibrate(target, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, judge,
+                  Path(work), max_false_abstention, log=lambda m: typer.echo(m, err=True))
+    typer.echo(f"wrote {target}")
+
+
 def _load_plugins() -> None:
     for ep in sorted(entry_points(group="assistant.commands"), key=lambda e: e.name):
         try:

@@ -216,7 +216,7 @@ def gold_in_quotes(answers: Sequence[str], quotes: Sequence[str]) -> bool:
 
 def roc_auc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
     """Probability that a random positive scores above a random negative, ties counting half
-    (the Mann-Whitney U statistic over n_pos * n_neg, from average ranks); None when a side is empty.
+    (the Mann-Whitney U statistic over n_pos * n_neg; `assistant.judge.auc_of`); None when a side is empty.
 
     >>> roc_auc([0.9, 0.8], [0.1, 0.2])
     1.0
@@ -224,19 +224,9 @@ def roc_auc(positive: Sequence[float], negative: Sequence[float]) -> float | Non
     0.875
     >>> roc_auc([0.3], [])
     """
-    if not positive or not negative:
-        return None
-    scored = sorted([(s, True) for s in positive] + [(s, False) for s in negative], key=lambda x: x[0])
-    rank_sum, i = 0.0, 0
-    while i < len(scored):
-        j = i
-        while j < len(scored) and scored[j][0] == scored[i][0]:
-            j += 1
-        average_rank = (i + 1 + j) / 2  # ranks i+1 .. j share their mean
-        rank_sum += average_rank * sum(pos for _, pos in scored[i:j])
-        i = j
-    n_pos, n_neg = len(positive), len(negative)
-    return (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    from assistant.judge import auc_of
+
+    return auc_of(positive, negative) if len(positive) and len(negative) else None
 
 
 @dataclass

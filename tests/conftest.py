@@ -88,7 +88,8 @@ def tiny_corpus() -> Path:
 def hashing_settings():
     from assistant import Settings
 
-    return Settings().with_(index={"model": "hashing"})
+    # The rules path (no judge): fast and exact; the judge has tests of its own.
+    return Settings().with_(index={"model": "hashing"}, answer={"judge": "none"})
 
 
 @pytest.fixture(scope="session")

