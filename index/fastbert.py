@@ -117,8 +117,15 @@ def gelu_tanh(x: np.ndarray) -> np.ndarray:
     [-0.1588, 0.0, 0.8412]
     """
     x = np.asarray(x, dtype=np.float32)
-    inner = np.float32(math.sqrt(2.0 / math.pi)) * (x + np.float32(0.044715) * x * x * x)
-    return np.float32(0.5) * x * (np.float32(1.0) + np.tanh(inner))
+    inner = x * x
+    inner *= np.float32(0.044715 * math.sqrt(2.0 / math.pi))
+    inner += np.float32(math.sqrt(2.0 / math.pi))
+    inner *= x
+    np.tanh(inner, out=inner)
+    inner += np.float32(1.0)
+    inner *= x
+    inner *= np.float32(0.5)
+    return inner
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
@@ -367,13 +374,24 @@ class FastBert:
         hidden = self.dim
         d = hidden // self.heads
         scale = np.float32(1.0 / math.sqrt(d))
+        x = x.reshape(n * length, hidden)  # the dense layers as one matrix product each, not one per text
         for layer in self.layers:
-            qkv = x @ layer.qkv_w + layer.qkv_b
+            qkv = x @ layer.qkv_w
+            qkv += layer.qkv_b
             qkv = qkv.reshape(n, length, 3, self.heads, d).transpose(2, 0, 3, 1, 4)  # [3, n, heads, len, d]
             q, k, v = qkv[0], qkv[1], qkv[2]
-            scores = (q @ k.transpose(0, 1, 3, 2)) * scale + bias
-            context = (softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(n, length, hidden)
-            x = layer_norm(context @ layer.out_w + layer.out_b + x, layer.ln1_w, layer.ln1_b, self.eps)
-            up = self.activation(x @ layer.up_w + layer.up_b)
-            x = layer_norm(up @ layer.down_w + layer.down_b + x, layer.ln2_w, layer.ln2_b, self.eps)
-        return x, mask
+            scores = q @ k.transpose(0, 1, 3, 2)
+            scores *= scale
+            scores += bias
+            context = (softmax(scores) @ v).transpose(0, 2, 1, 3).reshape(n * length, hidden)
+            h = context @ layer.out_w
+            h += layer.out_b
+            h += x
+            x = layer_norm(h, layer.ln1_w, layer.ln1_b, self.eps)
+            up = x @ layer.up_w
+            up += layer.up_b
+            h = self.activation(up) @ layer.down_w
+            h += layer.down_b
+            h += x
+            x = layer_norm(h, layer.ln2_w, layer.ln2_b, self.eps)
+        return x.reshape(n, length, hidden), mask
