@@ -95,15 +95,23 @@ class Answerer:
         best = sorted(rows, key=lambda r: (-rows[r][0], r))[: self.settings.judge_candidates]
         verdicts = self.judge.judge(query.text, [segment(rows[r][1], self.index.sentence_text(r)) for r in best])
         judged = dict(zip(best, verdicts))
-        top = {c.index: max((judged[s.index].probability for s in c.sentences if s.index in judged), default=-1.0)
+        top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
                for c in ranked}
         order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
         return [ranked[i] for i in order], judged
 
+    def answers(self, verdict: Judgement, s: ScoredSentence) -> float:
+        """How likely a judged sentence answers: the calibrated sentence model over the judge's
+        reading and the retrieval scores (the judge's own probability before calibration)."""
+        if self.decision is None:
+            return verdict.probability
+        return self.decision.answers(sentence_features(verdict, s))
+
     def candidates(self, question: Question, ranked: list[ScoredChunk],
                    judged: dict[int, Judgement] | None = None) -> list[Candidate]:
-        """Sentences of the retrieved passages with their support (the judge's probability when
-        judged; sentences the judge did not read then score 0), best first."""
+        """Sentences of the retrieved passages with their support, best first. With a judge, the
+        support is the sentence model's probability that the sentence answers (the judge's own
+        before calibration), and sentences the judge did not read score 0."""
         out: dict[int, Candidate] = {}
         for rank, chunk in enumerate(ranked):
             passage = self.index.chunks[chunk.index]
@@ -115,7 +123,7 @@ class Answerer:
                 missing = {f for f in question.facts if not provides(text, f, question.text, context)}
                 if judged is not None:
                     verdict = judged.get(s.index)
-                    score = verdict.probability if verdict is not None else 0.0
+                    score = 0.0 if verdict is None else self.answers(verdict, s)
                     out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict)
                     continue
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
@@ -253,7 +261,8 @@ class Answerer:
         return citations
 
 
-DECISION_FEATURES = ("judge_logit", "judge_margin", "span", "support", "lexical", "missing_kind")
+SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
+DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind")
 
 
 def _logit(p: float) -> float:
@@ -261,22 +270,27 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def sentence_features(verdict: Judgement, s: ScoredSentence) -> dict[str, float]:
+    """What the sentence model reads: the judge's log-odds and span score beside the retrieval
+    scores (the sentence's support, its cosine similarity, its share of the question's words)."""
+    return {"judge_logit": _logit(verdict.probability), "span": float(np.clip(verdict.span, -20, 20)),
+            "support": s.score, "dense": s.dense, "lexical": s.lexical}
+
+
 def decision_features(cands: list[Candidate]) -> dict[str, float]:
-    """What the answer/decline decision reads, from judged candidates (best first): the judge's
-    best log-odds and its lead over the runner-up, the span head's preference for an answer
-    span in that sentence, the best retrieval support among the candidates, the share of the
-    question's words the judged-best sentence holds, and whether it lacks the kind of fact the
+    """What the answer/decline decision reads, from judged candidates (best first): the best
+    sentence's log-odds of answering and its lead over the runner-up, the judge's own log-odds
+    and span score for it, the best retrieval support among the candidates, the share of the
+    question's words the best sentence holds, and whether it lacks the kind of fact the
     question asks for (a number, a date, a name...)."""
     judged = [c for c in cands if c.judged is not None]
     if not judged:
         return dict.fromkeys(DECISION_FEATURES, 0.0)
     best = judged[0]
-    second = judged[1].judged.probability if len(judged) > 1 else 1e-6
-    return {"judge_logit": _logit(best.judged.probability),
-            "judge_margin": _logit(best.judged.probability) - _logit(second),
-            "span": float(np.clip(best.judged.span, -20, 20)),
-            "support": max(c.sentence.score for c in cands),
-            "lexical": best.sentence.lexical,
+    second = judged[1].score if len(judged) > 1 else 1e-6
+    return {"best_logit": _logit(best.score), "margin": _logit(best.score) - _logit(second),
+            "judge_logit": _logit(best.judged.probability), "span": float(np.clip(best.judged.span, -20, 20)),
+            "support": max(c.sentence.score for c in cands), "lexical": best.sentence.lexical,
             "missing_kind": float(bool(best.missing))}
 
 

@@ -205,6 +205,7 @@ def judge_train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for judge.safetensors, judge.json (written atomically)."),
     data: Optional[List[Path]] = DataOpt,
     epochs: int = typer.Option(3, min=1, help="Passes over the pairs."),
+    layers: int = typer.Option(3, min=1, max=6, help="How many of MiniLM's six layers the judge keeps."),
     seed: int = typer.Option(13, help="The one seed of the run."),
     limit: Optional[int] = typer.Option(None, min=1, help="Questions per article (a smoke run)."),
 ):
@@ -215,7 +216,7 @@ def judge_train_cmd(
 
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
     train(out, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, epochs=epochs,
-          seed=seed, limit=limit, log=lambda m: typer.echo(m, err=True))
+          layers=layers, seed=seed, limit=limit, log=lambda m: typer.echo(m, err=True))
 
 
 @judge_app.command("calibrate")

@@ -29,7 +29,7 @@ from index.fastbert import FastBert, bert_layers, gelu_tanh
 
 BUNDLED = Path(__file__).parent / "data" / "judge"
 # The shipped weights' sha256: a changed file is refused, whatever judge.json says.
-BUNDLED_SHA256 = "see judge.json"
+BUNDLED_SHA256 = "1a3d4f70d736f493f634b10e5d0c5b470abd82e21cfb7c65fc46ffdb7e087e65"
 RETRAIN = "reinstall the package, or retrain with: assistant judge train --out DIR"
 
 
@@ -117,8 +117,7 @@ def _read(folder: Path) -> Judge:
             raise ModelError(f"judge file {path} is missing: {RETRAIN} (or set answer.judge=none)")
     try:
         meta = json.loads(card.read_text(encoding="utf-8"))
-        expected = meta["sha256"] if folder.resolve() != BUNDLED.resolve() or BUNDLED_SHA256.startswith("see") \
-            else BUNDLED_SHA256
+        expected = BUNDLED_SHA256 if folder.resolve() == BUNDLED.resolve() else meta["sha256"]
         layers = int(meta["layers"])
     except (ValueError, KeyError, TypeError):
         raise ModelError(f"judge file {card} is not a judge description: {RETRAIN}") from None
@@ -180,29 +179,43 @@ class Decision:
     bias: float
     threshold: float
     about: dict
+    sentence: tuple[tuple[str, ...], tuple[float, ...], tuple[float, ...], tuple[float, ...], float] | None = None
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Decision":
         path = Path(path) if path is not None else BUNDLED / "decision.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
+            sent = data.get("sentence")
+            sentence = None if not sent else (tuple(sent["features"]), tuple(sent["mean"]), tuple(sent["scale"]),
+                                              tuple(sent["weights"]), float(sent["bias"]))
             return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
-                       float(data["bias"]), float(data["threshold"]), data.get("about", {}))
+                       float(data["bias"]), float(data["threshold"]), data.get("about", {}), sentence)
         except FileNotFoundError:
             raise ModelError(f"decision file {path} is missing: {CALIBRATE} (or set answer.judge=none)") from None
         except (ValueError, KeyError, TypeError):
             raise ModelError(f"decision file {path} is damaged: {CALIBRATE}") from None
 
     def confidence(self, features: dict[str, float]) -> float:
-        """`sigmoid(w . (x - mean) / scale + b)`.
+        """`sigmoid(w . (x - mean) / scale + b)` over the question's features.
 
         >>> d = Decision(("a",), (0.0,), (1.0,), (2.0,), -1.0, 0.5, {})
         >>> round(d.confidence({"a": 0.5}), 3)
         0.5
         """
-        z = self.bias + sum(w * (features.get(f, 0.0) - m) / s
-                            for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights))
-        return float(1.0 / (1.0 + np.exp(-z)))
+        return _logistic(features, self.features, self.mean, self.scale, self.weights, self.bias)
+
+    def answers(self, features: dict[str, float]) -> float:
+        """The probability that one sentence answers, from `answering.sentence_features` (the
+        judge's own probability when no sentence model was fitted)."""
+        if self.sentence is None:
+            return 1.0 / (1.0 + float(np.exp(-features["judge_logit"])))
+        return _logistic(features, *self.sentence)
+
+
+def _logistic(features: dict[str, float], names, mean, scale, weights, bias: float) -> float:
+    z = bias + sum(w * (features.get(f, 0.0) - m) / s for f, m, s, w in zip(names, mean, scale, weights))
+    return float(1.0 / (1.0 + np.exp(-z)))
 
 
 CALIBRATE = "recalibrate with: assistant judge calibrate"

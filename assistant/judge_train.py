@@ -472,20 +472,20 @@ def save(model, out: Path, layers: int, history: list[dict], **facts) -> str:
 
 
 def question_features(articles: list[Article], judge_dir: Path | None, work: Path, settings=None, log=print):
-    """Per question of every article, run through the assistant with the judge: the decision
-    features, whether it is answerable, and whether the judge's best sentence holds the answer."""
-    from .answering import Answerer, decision_features  # noqa: F401 - decision_features documents the names
+    """Every question of every article, run through the assistant with the judge (before any
+    decision is fitted): whether it is answerable and, per judged candidate sentence, its
+    `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
+    from .answering import Answerer, sentence_features
     from .api import Assistant
     from .judge import Judge
-    from .settings import Settings
+    from .settings import DEFAULT_DOCUMENT, Settings
 
     settings = settings or Settings()
     plain = settings.with_(answer={"judge": "none"})
-    rows = []
+    out = []
     for art in articles:
         safe = re.sub(r"[^\w.-]+", "_", art.title)
         if art.title == "eval-dev":
-            from .settings import DEFAULT_DOCUMENT
             doc_path = DEFAULT_DOCUMENT
         else:
             doc_path = work / "docs" / f"{safe}.md"
@@ -494,21 +494,52 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
         a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
         a.answerer = Answerer(a.index, settings.answer, Judge.load(judge_dir), None)
         text = a.index.documents[next(iter(a.index.documents))]
-        shift = text.find(art.text[:200]) if art.title != "eval-dev" else 0
+        shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
             query = a.resolve(q.text, None)
-            asked = query.analysis
             ranked, judged = a.answerer.judge_passages(query, a.retriever.search(query, settings.answer.passages))
-            cands, _, feats = a.answerer.assess(asked, ranked, judged)
-            holds = False
-            if cands and q.answers:
-                s, e = (int(x) for x in a.index.sentence_span[cands[0].sentence.index])
-                holds = any(s <= st + shift and en + shift <= e or (st + shift < e and en + shift > s)
-                            for st, en in q.answers)
-            best_missing = sorted({f.kind for f in cands[0].missing}) if cands else []
-            rows.append({"article": art.title, "answerable": bool(q.answers), "holds": holds,
-                         "missing_kinds": best_missing, **feats})
+            cands = a.answerer.candidates(query.analysis, ranked, judged)
+            rows = []
+            for c in cands:
+                if c.judged is None:
+                    continue
+                s, e = (int(x) for x in a.index.sentence_span[c.sentence.index])
+                holds = any(st + shift < e and en + shift > s for st, en in q.answers)  # overlaps the answer
+                rows.append({**sentence_features(c.judged, c.sentence), "holds": holds,
+                             "missing_kinds": sorted({f.kind for f in c.missing}), "probability": c.judged.probability,
+                             "row": c.sentence.index})
+            out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows})
         log(f"{art.title}: {len(art.questions)} questions")
+    return out
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+def decide_rows(questions: list[dict], sentence) -> list[dict]:
+    """Per question, `answering.decision_features` with its candidates ordered by the sentence
+    model (`sentence` is a `Decision.answers`-like callable), and whether the best one holds the answer."""
+    from types import SimpleNamespace
+
+    from .answering import decision_features
+    from .judge import Judgement
+
+    rows = []
+    for q in questions:
+        cands = []
+        for c in q["cands"]:
+            cands.append(SimpleNamespace(
+                score=sentence(c), judged=Judgement(c["probability"], c["span"]),
+                sentence=SimpleNamespace(score=c["support"], lexical=c["lexical"]),
+                missing=c["missing_kinds"], holds=c["holds"], kinds=c["missing_kinds"]))
+        cands.sort(key=lambda c: -c.score)
+        feats = decision_features(cands)
+        rows.append({"article": q["article"], "answerable": q["answerable"],
+                     "holds": bool(cands) and cands[0].holds, "missing_kinds": cands[0].kinds if cands else [],
+                     **feats})
     return rows
 
 
@@ -584,42 +615,59 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
               work: Path, max_false_abstention: float = 0.10, log=print) -> dict:
     """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
     write `decision.json` atomically."""
-    from .answering import DECISION_FEATURES
-    from .judge import auc_of
+    from .answering import DECISION_FEATURES, SENTENCE_FEATURES
+    from .judge import Decision, auc_of
 
     articles = []
     for path in data:
         articles += read_squad(path, keep=lambda t: t in CALIBRATION)
     if eval_set is not None and document is not None:
         articles.append(read_eval_dev(eval_set, document))
-    rows = question_features(articles, judge_dir, work, log=log)
+    questions = question_features(articles, judge_dir, work, log=log)
+    # 1. the sentence model: which judged sentence answers, from the judge and the retrieval scores
+    cands = [c for q in questions if q["answerable"] for c in q["cands"]]
+    xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
+    ys = np.array([c["holds"] for c in cands], dtype=float)
+    s_mean, s_scale = _standardise(xs)
+    s_w, s_b = fit_logistic((xs - s_mean) / s_scale, ys)
+    sentence = Decision(SENTENCE_FEATURES, tuple(s_mean), tuple(s_scale), tuple(s_w), s_b, 0.5, {})
+    # 2. the decision over the best sentence so chosen
+    rows = decide_rows(questions, sentence.confidence)
     x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
     y = np.array([r["answerable"] for r in rows])
     holds = np.array([r["holds"] for r in rows])
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
+    mean, scale = _standardise(x)
     w, b = fit_logistic((x - mean) / scale, y.astype(float))
     conf = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
     threshold = choose_threshold(conf, y, holds, max_false_abstention)
     answered = conf >= threshold
+    judge_only = decide_rows(questions, lambda c: c["probability"])
     figures = {"questions": len(rows), "unanswerable": int((~y).sum()), "auc": round(auc_of(conf[y], conf[~y]), 4),
                "declined": round(float(np.mean(~answered[~y])), 4) if (~y).any() else None,
                "false_abstention": round(float(np.mean(~answered[y])), 4),
-               "best_sentence_holds_answer": round(float(np.mean(holds[y])), 4)}
+               "best_sentence_holds_answer": round(float(np.mean(holds[y])), 4),
+               "judge_alone_best_sentence_holds_answer": round(float(np.mean([r["holds"] for r in judge_only
+                                                                                if r["answerable"]])), 4)}
     for name in sorted({r["article"] for r in rows}):
         m = np.array([r["article"] == name for r in rows])
         figures[name] = {"auc": round(auc_of(conf[m & y], conf[m & ~y]), 4) if (m & ~y).any() else None,
                          "declined": round(float(np.mean(~answered[m & ~y])), 4) if (m & ~y).any() else None,
-                         "false_abstention": round(float(np.mean(~answered[m & y])), 4)}
+                         "false_abstention": round(float(np.mean(~answered[m & y])), 4),
+                         "best_sentence_holds_answer": round(float(np.mean(holds[m & y])), 4)}
     figures["ablation"] = ablate_kinds(rows, x, y)
     decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
+                "sentence": {"features": list(SENTENCE_FEATURES), "mean": s_mean.round(6).tolist(),
+                             "scale": s_scale.round(6).tolist(), "weights": s_w.round(6).tolist(),
+                             "bias": round(s_b, 6)},
                 "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
                           "figures_on_calibration_data": figures}}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out)
+    if (out.parent / "judge.json").exists():
+        write_card(out.parent)
     log(json.dumps(figures, indent=1))
     return decision
 
@@ -684,7 +732,7 @@ def write_card(folder: Path) -> Path:
               "adversarial unanswerable questions (a swapped name, a negation) are the hardest case.",
               "", "## Retrain",
               "```sh",
-              f"assistant judge train --out DIR --epochs {meta.get('epochs')} --seed {meta.get('seed')}"
+              f"assistant judge train --out DIR --epochs {meta.get('epochs')} --layers {meta['layers']} --seed {meta.get('seed')}"
               "   # about 40 min on two cores",
               "assistant judge calibrate --judge DIR",
               "```", ""]
