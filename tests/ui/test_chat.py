@@ -179,6 +179,15 @@ def test_a_rebuilt_index_is_picked_up_and_swapped_in(rebuildable, ui_settings):
     assert holder.get().ask("What grows on trees?").passages
 
 
+def test_without_a_loader_the_holder_reopens_through_the_library(rebuildable):
+    first, folder, rebuild = rebuildable
+    holder = AssistantHolder(assistant=first)
+    assert holder.refresh(timeout=60) is False
+    rebuild()
+    assert holder.refresh(timeout=60) is True
+    assert len(holder.info.documents) == 2 and holder.get().settings is first.settings
+
+
 def test_the_old_index_answers_until_the_new_one_is_loaded(rebuildable, ui_settings):
     first, folder, rebuild = rebuildable
     release, started = threading.Event(), threading.Event()
