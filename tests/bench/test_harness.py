@@ -42,14 +42,14 @@ def test_a_server_that_cannot_start_is_one_error_quoting_its_log(tmp_path):
 
 
 @pytest.mark.slow
-def test_serve_answers_through_the_client_and_stops(tmp_path):
-    from assistant import Assistant, Settings
+def test_serve_answers_through_the_client_and_stops(tmp_path, hashing_settings):
+    from assistant import Assistant
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "one.txt").write_text("One\n\nApples grow on trees in the orchard.\n", encoding="utf-8")
     folder = tmp_path / "index"
-    Assistant.from_paths([docs], folder, Settings.model_validate({"index": {"model": "hashing"}}))
+    Assistant.from_paths([docs], folder, hashing_settings)
     with serve(folder, env={"ASSISTANT_INDEX__MODEL": "hashing"}) as server:
         assert server.url.startswith("http://127.0.0.1:")
         payload = AskClient(server.url).ask("What grows on trees?", timeout=60)
