@@ -26,3 +26,21 @@ def assert_grounded(assistant, answer) -> None:
     from assistant.grounding import grounding_problems
 
     assert grounding_problems(answer, assistant.index) == []
+
+
+def rebuildable_index(tmp_path: Path, settings):
+    """An index folder of one document, and a function that rebuilds it with a second one:
+    `(assistant on the first build, folder, rebuild)`."""
+    from assistant import Assistant
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "one.txt").write_text("One\n\nApples grow on trees in the orchard.\n", encoding="utf-8")
+    folder = tmp_path / "index"
+    first = Assistant.from_paths([docs], folder, settings)
+
+    def rebuild():
+        (docs / "two.txt").write_text("Two\n\nPears grow on trees too.\n", encoding="utf-8")
+        Assistant.from_paths([docs], folder, settings)
+
+    return first, folder, rebuild

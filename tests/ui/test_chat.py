@@ -9,6 +9,7 @@ import pytest
 
 from assistant import Assistant
 from ui import render
+from tests_helpers import rebuildable_index
 from ui.app import INTERNAL_ERROR, AssistantHolder, Chat, examples_for
 
 Q1 = "When did the Soviet Union collapse?"
@@ -156,17 +157,7 @@ def test_examples_fit_the_index(ui_assistant, xss_assistant):
 @pytest.fixture
 def rebuildable(tmp_path, ui_settings):
     """An index folder of one document, and a function that rebuilds it with a second one."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "one.txt").write_text("One\n\nApples grow on trees in the orchard.\n", encoding="utf-8")
-    folder = tmp_path / "index"
-    first = Assistant.from_paths([docs], folder, ui_settings)
-
-    def rebuild():
-        (docs / "two.txt").write_text("Two\n\nPears grow on trees too.\n", encoding="utf-8")
-        Assistant.from_paths([docs], folder, ui_settings)
-
-    return first, folder, rebuild
+    return rebuildable_index(tmp_path, ui_settings)
 
 
 def test_a_rebuilt_index_is_picked_up_and_swapped_in(rebuildable, ui_settings):
