@@ -1,6 +1,8 @@
 # Two commands do all the set-up on a fresh machine (idempotent):
 #   make run    serve the chat on the bundled article at http://127.0.0.1:7860
 #   make test   run the whole test suite (unit, integration, browser)
+# and one is the loop while you work:
+#   make check  the fast tests: hashing embedder, no browser, nothing marked slow or integration
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +10,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test browser eval bench clean
+.PHONY: install run test check browser eval bench clean
 
 # torch goes first, pinned, so nothing later can pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -31,6 +33,10 @@ run: install
 
 test: install browser
 	$(BIN)/python -m pytest
+
+# A quarter of the fuzz examples: the loop stays under a minute; `make test` runs them all.
+check: install
+	ASSISTANT_FUZZ_SCALE=0.25 $(BIN)/python -m pytest -q -m "not slow and not integration and not browser"
 
 eval: install
 	$(BIN)/assistant eval --split test

@@ -21,6 +21,7 @@ import numpy as np
 from index import LoadedIndex
 
 from .errors import GroundingError
+from .grounding import grounding_problems
 from .judge import Decision, Judge, Judgement, segment
 from .retrieval import Query, ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
@@ -309,31 +310,7 @@ def render_text(citations: list[Citation]) -> str:
 
 
 def check_grounding(answer: Answer, documents: dict[str, str]) -> None:
-    """Raise `GroundingError` unless every quote is verbatim, cited from a retrieved passage,
-    numbered 1..N in order of first appearance, and each sentence is quoted once."""
-    retrieved = {p.chunk_id: p for p in answer.passages}
-    expected_next = 1
-    seen_n: dict[str, int] = {}
-    spans = set()
-    for c in answer.citations:
-        doc = documents.get(c.doc_id)
-        if doc is None or doc[c.start:c.end] != c.quote or not c.quote:
-            raise GroundingError(f"citation [{c.n}] is not verbatim at {c.doc_id}[{c.start}:{c.end}]")
-        p = retrieved.get(c.chunk_id)
-        if p is None:
-            raise GroundingError(f"citation [{c.n}] points at {c.chunk_id}, which was not retrieved")
-        if not (p.start <= c.start and c.end <= p.end and p.doc_id == c.doc_id):
-            raise GroundingError(f"citation [{c.n}] is not inside passage {c.chunk_id}")
-        if c.chunk_id in seen_n:
-            if seen_n[c.chunk_id] != c.n:
-                raise GroundingError(f"passage {c.chunk_id} has two numbers")
-        else:
-            if c.n != expected_next:
-                raise GroundingError(f"citation numbered [{c.n}], expected [{expected_next}]")
-            seen_n[c.chunk_id] = c.n
-            expected_next += 1
-        if (c.doc_id, c.start, c.end) in spans:
-            raise GroundingError(f"the same sentence is quoted twice ({c.doc_id}[{c.start}:{c.end}])")
-        spans.add((c.doc_id, c.start, c.end))
-        if f"“{c.quote}” [{c.n}]" not in answer.text:
-            raise GroundingError(f"quote [{c.n}] is missing from the answer text")
+    """Raise `GroundingError` on the first of the answer's `grounding_problems` (see assistant.grounding)."""
+    problems = grounding_problems(answer, documents)
+    if problems:
+        raise GroundingError(problems[0])

@@ -12,7 +12,6 @@ An explicit index folder is never rebuilt behind your back: a stale one raises
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Sequence
 from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, StaleIndex, build_index, get_embedder,
                    load_index, rebuild_hint, stale_reasons)
 
+from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays importable
 from .answering import Answerer, to_passages
 from .errors import InvalidQuestion
 from .judge import Decision, Judge
@@ -159,6 +159,25 @@ class Assistant:
     def info(self) -> IndexInfo:
         return index_info(self.index)
 
+    # ------------------------------------------------------------ reopening
+
+    def current_build(self) -> str | None:
+        """The build the index folder's CURRENT names now; None while it cannot be read (mid-rebuild, removed)."""
+        from index.store import read_current
+
+        try:
+            return read_current(self.index.folder)
+        except AssistantError:
+            return None
+
+    def reopen_if_changed(self) -> "Assistant | None":
+        """A new assistant (same settings) on the build the index folder names now, when that is not the
+        build this one answers from; None when it is. Raises what `Assistant.load` raises for a bad build."""
+        current = self.current_build()
+        if current is None or current == self.index.manifest.build_id:
+            return None
+        return Assistant.load(self.index.folder, self.settings)
+
 
 def load_judge(settings) -> tuple[Judge | None, Decision | None]:
     """The judge and the answer/decline model the settings name (`answer.judge`, `answer.decision`)."""
@@ -178,13 +197,3 @@ def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:
                    for d in m.documents],
         chunks=m.counts.get("chunks", 0), sentences=m.counts.get("sentences", 0), stale=stale or [],
     )
-
-
-def index_age(created_at: str, now: dt.datetime | None = None) -> str:
-    """`index_age("2026-01-01T00:00:00+00:00", now=2026-01-01T02:00Z) -> "2 h"`, for people."""
-    then = dt.datetime.fromisoformat(created_at)
-    seconds = ((now or dt.datetime.now(dt.timezone.utc)) - then).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)} {unit}"
-    return f"{max(int(seconds), 0)} s"

@@ -1,10 +1,10 @@
-"""The `assistant` command: index, retrieve, ask (here), and serve, eval, bench (plugins).
+"""The `assistant` command: index, retrieve, ask (here), and serve, eval, bench, load (plugins).
 
 User mistakes and index problems print one line, `error: ...`, and exit 1 (failure) or
-2 (usage); nothing prints a traceback unless ASSISTANT_DEBUG=1. `--json` prints the same
-pydantic payload the Python API returns. `serve`, `eval` and `bench` come from the `ui`
-and `eval` packages through the `assistant.commands` entry points, so this package never
-imports them.
+2 (usage); nothing prints a traceback unless ASSISTANT_DEBUG=1. A verb reports a usage
+mistake by raising `UsageError`. `--json` prints the same pydantic payload the Python API
+returns. `serve`, `eval`, `bench` and `load` come from the `ui`, `eval` and `bench`
+packages through the `assistant.commands` entry points, so this package never imports them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import List, Optional
 import typer
 from typer.core import TyperGroup
 
-from index.errors import AssistantError
+from index.errors import AssistantError, UsageError
 
 DEFAULT_OUT = Path("assistant-index")
 
@@ -94,7 +94,7 @@ def index_build(
     try:
         manifest = build_index(paths, out, build, on_problem=lambda p: typer.echo(f"skipped: {p}", err=True))
     except ValueError as exc:  # an invalid FAISS string is a usage error
-        raise typer.BadParameter(str(exc), param_hint="'--faiss' / '--faiss-params'") from None
+        raise UsageError(f"--faiss / --faiss-params: {exc}") from None
     if as_json:
         typer.echo(manifest.model_dump_json(indent=2))
         return

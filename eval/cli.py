@@ -17,9 +17,11 @@ from typing import List, Optional
 import typer
 
 
-def _usage_error(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+def _usage_error(message: str) -> Exception:
+    """The one way the edges report a usage mistake: `UsageError` (one line, exit code 2)."""
+    from index.errors import UsageError  # here, not at the top: other verbs must not pay for it
+
+    return UsageError(message)
 
 
 def _pick_document(documents: dict[str, str], items) -> str:

@@ -41,15 +41,15 @@ def test_section_question(real_article):
     assert answer.citations and all(c.section == "Conclusion" for c in answer.citations)
 
 
-@pytest.mark.parametrize("question,missing", [
-    ("How many shells exactly?", "number"),
-    ("On what date did Lavrov visit Moscow?", "date"),
+@pytest.mark.parametrize("question,topic", [
+    ("How many shells exactly?", "shells"),
+    ("On what date did Lavrov visit Moscow?", "Lavrov"),
 ])
-def test_unanswerable_details_are_declined(real_article, question, missing):
+def test_unanswerable_details_are_declined(real_article, question, topic):
     answer = real_article.ask(question)
     assert answer.abstained and answer.citations == []
-    assert answer.related
-    assert f"no {missing}" in answer.text or answer.confidence < real_article.settings.answer.min_support
+    # Declined for want of the detail, not of the subject: the closest passage is about it.
+    assert topic in answer.related[0].text
 
 
 def test_off_topic_is_declined(real_article):

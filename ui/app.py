@@ -13,7 +13,6 @@ the page (build the index with `assistant index build`).
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import threading
@@ -117,20 +116,22 @@ THEME = gr.themes.Default(
 class AssistantHolder:
     """The assistant the app answers with, swapped when the index is rebuilt.
 
-    At most every `check_every` seconds `get()` compares the index folder's CURRENT file
-    with the build being served; when it changed, a background thread loads the new
-    build in full and then swaps the reference. Until then, and if loading fails, the
-    old assistant keeps answering: a question never waits for a reload.
+    At most every `check_every` seconds `get()` asks the served assistant which build its
+    index folder names now (`Assistant.current_build`); when that changed, a background
+    thread opens it in full (`Assistant.reopen_if_changed`, or `load` when given) and then
+    swaps the reference. Until then, and if opening fails, the old assistant keeps
+    answering: a question never waits for a reload.
     """
 
-    def __init__(self, load: Callable[[], Assistant], assistant: Assistant | None = None,
+    def __init__(self, load: Callable[[], Assistant] | None = None, assistant: Assistant | None = None,
                  check_every: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        if load is None and assistant is None:
+            raise TypeError("AssistantHolder needs an assistant or a way to load one")
         self._load = load
         self._clock = clock
         first = assistant if assistant is not None else load()
         # One reference, replaced whole: a reader sees an assistant with its own info.
         self._served: tuple[Assistant, IndexInfo] = (first, first.info())
-        self.folder = Path(self.info.folder)
         self.check_every = check_every
         self._tried = self.build_id       # last build we loaded or failed to load
         self._lock = threading.Lock()
@@ -153,7 +154,7 @@ class AssistantHolder:
             with self._lock:
                 if now >= self._next_check and self._loading is None:
                     self._next_check = now + self.check_every
-                    current = self._current()
+                    current = served[0].current_build()
                     if current and current != self._tried:
                         self._tried = current
                         self._loading = threading.Thread(target=self._reload, args=(current,),
@@ -171,17 +172,11 @@ class AssistantHolder:
             thread.join(timeout)
         return self.build_id != before
 
-    def _current(self) -> str | None:
-        from index.store import read_current
-
-        try:
-            return read_current(self.folder)
-        except AssistantError:  # mid-rebuild or removed: keep serving what we have
-            return None
-
     def _reload(self, build: str) -> None:
         try:
-            fresh = self._load()
+            fresh = self._load() if self._load is not None else self._served[0].reopen_if_changed()
+            if fresh is None:  # CURRENT named the served build again by the time we looked
+                return
             info = fresh.info()
             self._served = (fresh, info)
             self._tried = info.build_id
@@ -336,23 +331,3 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860,
         auth_message="Sign in to ask questions about the indexed documents." if auth else None,
     )
     return f"http://{host}:{demo.server_port}"
-
-
-def parse_auth(value: str | None) -> tuple[str, str] | None:
-    """`"USER:PASS"` -> `("USER", "PASS")`; None or "" -> None; anything else raises ValueError."""
-    if not value:
-        return None
-    user, sep, password = value.partition(":")
-    if not sep or not user or not password:
-        raise ValueError("--auth must look like USER:PASS (both non-empty)")
-    return user, password
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` only listens on this machine: `localhost`, 127.0.0.0/8 or ::1, not "127.evil.com"."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

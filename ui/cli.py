@@ -29,17 +29,15 @@ def register(app: typer.Typer) -> None:
                                            show_envvar=True, help="Require this login to use the app."),
     ) -> None:
         """Start the chat in the browser (a Gradio app) on http://HOST:PORT."""
-        from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
-        from ui.app import is_loopback, parse_auth
+        # here, not at the top: `assistant ask` must not pay for plugins
+        from assistant.errors import UsageError
+        from assistant.options import is_loopback, parse_auth
 
         if not 1 <= port <= 65535:
             raise UsageError(f"--port must be between 1 and 65535, not {port}")
         if not host.strip():
             raise UsageError("--host must not be empty")
-        try:
-            credentials = parse_auth(auth)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+        credentials = parse_auth(auth)
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
@@ -52,8 +50,7 @@ def register(app: typer.Typer) -> None:
 
         from ui.app import AssistantHolder, build_app, launch
 
-        settings = Settings.from_env()
-        holder = AssistantHolder(lambda: Assistant.load(index_dir=index, settings=settings))
+        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
         demo = build_app(holder)
         try:
             url = launch(demo, host=host, port=port, auth=credentials)

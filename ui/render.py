@@ -18,9 +18,10 @@ import hashlib
 import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from assistant import Answer, Citation, IndexInfo, Passage
+from assistant.age import age
 
 # Beyond html.escape: `$ { } `` ` are turned into entities so that no template or math
 # syntax in a document (`${...}`, `{{...}}`, `$$...$$`) survives to the page.
@@ -215,25 +216,6 @@ def questions_from_history(history: Sequence[dict]) -> list[str]:
                 questions.append(pending)
             pending = None
     return questions
-
-
-def age(created_at: str, now: datetime | None = None) -> str:
-    """How long ago an ISO timestamp was: `age("2024-01-01T00:00:00+00:00", now=<2024-01-01 03:00 UTC>)`
-    -> `'3 hours ago'`. Unparseable input is returned as is."""
-    try:
-        then = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return created_at
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    seconds = ((now or datetime.now(timezone.utc)) - then).total_seconds()
-    if seconds < 60:
-        return "just now"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            count = int(seconds // size)
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"  # unreachable
 
 
 def info_html(info: IndexInfo, now: datetime | None = None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from eval import metrics as m
@@ -135,5 +136,8 @@ def test_percentile_and_mean():
     assert m.percentile([4, 1, 3, 2], 95) == pytest.approx(3.85)
     assert m.percentile([7], 95) == 7
     assert m.percentile([], 50) is None
+    values = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0]
+    for q in (0, 25, 50, 90, 95, 100):  # numpy's default interpolation
+        assert m.percentile(values, q) == pytest.approx(float(np.percentile(values, q)))
     assert m.mean([1, None, 0]) == 0.5
     assert m.mean([None]) is None

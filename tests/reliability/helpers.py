@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import random
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness import ASSISTANT
+
 ROOT = Path(__file__).resolve().parents[2]
-# -P: the working folder is not put on sys.path (a folder named `index` there would shadow the package).
-CLI = [sys.executable, "-P", "-c", "from assistant.cli import main; main()"]
+CLI = ASSISTANT  # the `assistant` command as a child process, as the bench and load tools start it
 
 COLOURS = "red blue green amber violet silver golden black white orange crimson teal".split()
 ANIMALS = "fox heron badger otter falcon lynx beaver marten stoat wren osprey hare".split()

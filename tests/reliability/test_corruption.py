@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assistant.cli import app
-from eval.load import free_port
+from bench.harness import free_port
 from index import CorruptIndex, load_index
 from index.store import read_current
 from reliability.helpers import make_corpus, one_line_error, run_cli

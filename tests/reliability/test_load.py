@@ -1,4 +1,4 @@
-"""`assistant load` (eval/load.py): its pure parts, and a small real run against a served app.
+"""`assistant load` (bench/load.py): its pure parts, and a small real run against a served app.
 
 The full figures (32 clients x 20 questions) come from running the command itself; here a
 4 x 3 run on the hashing index shows it serves, asks, checks and reports, and a run against
@@ -8,21 +8,14 @@ a port where nothing listens shows it fails loudly.
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 
 import pytest
 
-from eval.load import answer_problems, free_port, is_loopback_url, percentile, readme_figures
+from assistant.options import is_loopback_url
+from bench.harness import free_port
+from bench.load import answer_problems, readme_figures
 from reliability.helpers import CLI, ROOT, child_env, run_cli
-
-
-def test_percentile_interpolates_between_ranks():
-    assert percentile([1, 2, 3, 4], 50) == 2.5
-    assert percentile([5], 95) == 5
-    assert percentile([10, 20, 30, 40, 50], 95) == pytest.approx(48.0)
-    assert percentile([3, 1, 2], 0) == 1 and percentile([3, 1, 2], 100) == 3
-    assert math.isnan(percentile([], 50))
 
 
 @pytest.mark.parametrize("url, ok", [("http://127.0.0.1:7860", True), ("http://localhost:80/", True),
@@ -56,7 +49,7 @@ def test_answer_problems_accepts_a_grounded_answer_and_names_each_fault(hashing_
 
 
 def test_the_command_module_imports_only_stdlib_and_typer():
-    code = ("import sys, eval.load; heavy = {'gradio', 'gradio_client', 'assistant', 'index', 'numpy', 'pydantic', "
+    code = ("import sys, bench.load; heavy = {'gradio', 'gradio_client', 'assistant', 'index', 'numpy', 'pydantic', "
             "'httpx', 'sentence_transformers', 'torch'}; print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))")
     out = subprocess.run([*CLI[:2], "-c", code], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert out.stdout.strip() == "[]", out.stderr

@@ -18,7 +18,7 @@ import pytest
 
 from reliability.helpers import CLI, ROOT, network_guard
 
-PACKAGES = ["assistant", "index", "ui", "eval"]
+PACKAGES = ["assistant", "index", "ui", "eval", "bench"]
 
 UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal", "jsonpickle"}
 UNSAFE_CALLS = {("torch", "load"), ("pd", "read_pickle"), ("pandas", "read_pickle"), ("yaml", "load"),
@@ -26,7 +26,7 @@ UNSAFE_CALLS = {("torch", "load"), ("pd", "read_pickle"), ("pandas", "read_pickl
 # The benchmark's *peer* is a LangChain RAG whose FAISS store can only be read back through
 # pickle (`allow_dangerous_deserialization=True`). It reads files this process wrote moments
 # before, in a temporary folder, for the comparison only; the assistant never does this.
-ALLOWED = {("eval/bench_peer.py", "allow_dangerous_deserialization=True")}
+ALLOWED = {("bench/peer.py", "allow_dangerous_deserialization=True")}
 
 
 def unsafe_uses(source: str, filename: str = "<source>") -> list[str]:

@@ -17,7 +17,8 @@ import time
 import psutil
 import pytest
 
-from eval.load import answer_problems, serve
+from bench.harness import serve
+from bench.load import answer_problems
 from reliability.helpers import make_corpus, network_guard, run_cli
 
 pytestmark = pytest.mark.slow

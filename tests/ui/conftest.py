@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from bench.harness import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "assistant" / "data" / "kim-jong-un-russia-support.txt"
@@ -28,12 +29,6 @@ Apple trees in the orchard carry <img src=x onerror="window.__xss=2"> red apples
 
 Orchard apples cost ${window.__xss=3} and {{constructor.constructor('window.__xss=4')()}} per `apple` basket.
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

@@ -9,6 +9,7 @@ import pytest
 
 from assistant import Assistant
 from ui import render
+from tests_helpers import rebuildable_index
 from ui.app import INTERNAL_ERROR, AssistantHolder, Chat, examples_for
 
 Q1 = "When did the Soviet Union collapse?"
@@ -156,17 +157,7 @@ def test_examples_fit_the_index(ui_assistant, xss_assistant):
 @pytest.fixture
 def rebuildable(tmp_path, ui_settings):
     """An index folder of one document, and a function that rebuilds it with a second one."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "one.txt").write_text("One\n\nApples grow on trees in the orchard.\n", encoding="utf-8")
-    folder = tmp_path / "index"
-    first = Assistant.from_paths([docs], folder, ui_settings)
-
-    def rebuild():
-        (docs / "two.txt").write_text("Two\n\nPears grow on trees too.\n", encoding="utf-8")
-        Assistant.from_paths([docs], folder, ui_settings)
-
-    return first, folder, rebuild
+    return rebuildable_index(tmp_path, ui_settings)
 
 
 def test_a_rebuilt_index_is_picked_up_and_swapped_in(rebuildable, ui_settings):
@@ -177,6 +168,15 @@ def test_a_rebuilt_index_is_picked_up_and_swapped_in(rebuildable, ui_settings):
     assert holder.refresh(timeout=60) is True
     assert len(holder.info.documents) == 2
     assert holder.get().ask("What grows on trees?").passages
+
+
+def test_without_a_loader_the_holder_reopens_through_the_library(rebuildable):
+    first, folder, rebuild = rebuildable
+    holder = AssistantHolder(assistant=first)
+    assert holder.refresh(timeout=60) is False
+    rebuild()
+    assert holder.refresh(timeout=60) is True
+    assert len(holder.info.documents) == 2 and holder.get().settings is first.settings
 
 
 def test_the_old_index_answers_until_the_new_one_is_loaded(rebuildable, ui_settings):

@@ -14,13 +14,14 @@ ratios from one run are what to compare). Parts:
             sentence vectors of part 3): query p50, recall@10, bytes per vector, build time;
 5. memory   peak resident memory of `assistant serve` on the article and the docs index.
 
-The peer (eval/bench_peer.py) is LangChain's RecursiveCharacterTextSplitter + HuggingFace
+The peer (bench/peer.py) is LangChain's RecursiveCharacterTextSplitter + HuggingFace
 embeddings over the same bundled MiniLM + LangChain's FAISS store, from the `bench` extra.
-Every measurement runs in a fresh child process (eval/bench_worker.py for ours).
+Every measurement runs in a fresh child process (bench/worker.py for ours).
 `--quick` shrinks everything to seconds for CI and needs neither the Python docs nor
 big memory; it checks that the command works and the output is well formed, not the numbers.
 
-Only the standard library and typer are imported at module level.
+Only the standard library and typer are imported at module level (bench.run is both).
+Mistakes in the options are `UsageError`s: one line, exit code 2.
 """
 
 from __future__ import annotations
@@ -31,25 +32,29 @@ from typing import Optional
 
 import typer
 
-ALL_PARTS = ("latency", "cold", "build", "scale", "memory")
-DEFAULT_DOCS = Path("/usr/share/doc/python3.11/html")
+from .report import PARTS
+from .run import DEFAULT_DOCS
 
 
 def _parse_sizes(text: str) -> tuple[int, ...]:
+    from index.errors import UsageError
+
     try:
         sizes = tuple(int(float(x)) for x in text.replace("_", "").split(",") if x.strip())
     except ValueError:
-        raise typer.BadParameter(f"--scale takes sizes like 100000,1000000, not {text!r}") from None
+        raise UsageError(f"--scale takes sizes like 100000,1000000, not {text!r}") from None
     if not sizes or min(sizes) < 1000:
-        raise typer.BadParameter("--scale sizes must be at least 1000")
+        raise UsageError("--scale sizes must be at least 1000")
     return sizes
 
 
 def _parse_parts(text: str) -> tuple[str, ...]:
+    from index.errors import UsageError
+
     parts = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = [p for p in parts if p not in ALL_PARTS]
+    unknown = [p for p in parts if p not in PARTS]
     if unknown or not parts:
-        raise typer.BadParameter(f"--parts takes some of {','.join(ALL_PARTS)}; unknown: {','.join(unknown) or '(none)'}")
+        raise UsageError(f"--parts takes some of {','.join(PARTS)}; unknown: {','.join(unknown) or '(none)'}")
     return parts
 
 
@@ -60,7 +65,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR", help="Write DIR/bench.json and DIR/bench.md."),
         json_out: Optional[Path] = typer.Option(None, "--json", metavar="FILE", help="Write the results as JSON."),
         markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE", help="Write the report as Markdown."),
-        parts: str = typer.Option(",".join(ALL_PARTS), "--parts", help="Which parts to run, comma-separated."),
+        parts: str = typer.Option(",".join(PARTS), "--parts", help="Which parts to run, comma-separated."),
         scale: Optional[str] = typer.Option(None, "--scale", metavar="N,N", help="Scale sizes (default 100000,1000000; quick 2000)."),
         docs: Path = typer.Option(DEFAULT_DOCS, "--docs", metavar="DIR", help="HTML corpus for the build part (python3.11-doc)."),
         docs_files: Optional[int] = typer.Option(None, "--docs-files", min=0, help="First N files in sorted order (0: all; default 100)."),
@@ -74,25 +79,23 @@ def register(app: typer.Typer) -> None:
         from_json: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Report an earlier run's bench.json instead of running."),
     ) -> None:
         """Measure speed, cold start, build throughput, FAISS scale and memory, beside the LangChain recipe."""
-        from .bench_report import check_results, render_markdown, render_table, update_readme
-        from .bench_run import Options, run
+        from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
+
+        from .report import check_results, render_markdown, render_table, update_readme
+        from .run import Options, run
 
         if readme is not None and quick:
-            typer.echo("error: --readme takes a full run's figures, not --quick", err=True)
-            raise typer.Exit(2)
+            raise UsageError("--readme takes a full run's figures, not --quick")
         if readme is not None and not readme.is_file():
-            typer.echo(f"error: cannot update {readme}: no such file", err=True)
-            raise typer.Exit(2)
+            raise UsageError(f"cannot update {readme}: no such file")
 
         if from_json is not None:
             try:
                 results = json.loads(from_json.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                typer.echo(f"error: cannot read {from_json}: {exc}", err=True)
-                raise typer.Exit(2) from None
+                raise UsageError(f"cannot read {from_json}: {exc}") from None
             if check_results(results) or results.get("quick") and readme is not None:
-                typer.echo(f"error: {from_json} is not a full bench run's results", err=True)
-                raise typer.Exit(2)
+                raise UsageError(f"{from_json} is not a full bench run's results")
         else:
             kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
                       docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
@@ -120,8 +123,7 @@ def register(app: typer.Typer) -> None:
             try:
                 update_readme(results, readme)
             except (OSError, ValueError) as exc:
-                typer.echo(f"error: cannot update {readme}: {exc}", err=True)
-                raise typer.Exit(2) from None
+                raise UsageError(f"cannot update {readme}: {exc}") from None
             typer.echo(f"updated {readme}", err=True)
         problems = check_results(results)
         failed = [p for p, info in results["parts"].items() if info.get("status") == "error"]

@@ -1,13 +1,13 @@
-"""Our side of `assistant bench`, one measurement per fresh process (`python -m eval.bench_worker`).
+"""Our side of `assistant bench`, one measurement per fresh process (`python -m bench.worker`).
 
 Each task reads one JSON argument and prints one `BENCH-RESULT {...}` line on stdout;
 progress bars go to stderr. Running each in its own process keeps imports and memory of
-one measurement out of the next, and gives the peer (eval/bench_peer.py) the same start.
+one measurement out of the next, and gives the peer (bench/peer.py) the same start.
 
-    python -m eval.bench_worker latency '{"index": DIR, "questions": [{"question": "...", "history": []}]}'
-    python -m eval.bench_worker build '{"files": [...], "out": DIR, "model": "default"}'
-    python -m eval.bench_worker scale '{"n": 100000, "quick": false}'
-    python -m eval.bench_worker real-scale '{"index": DIR}'
+    python -m bench.worker latency '{"index": DIR, "questions": [{"question": "...", "history": []}]}'
+    python -m bench.worker build '{"files": [...], "out": DIR, "model": "default"}'
+    python -m bench.worker scale '{"n": 100000, "quick": false}'
+    python -m bench.worker real-scale '{"index": DIR}'
 """
 
 from __future__ import annotations
@@ -17,12 +17,7 @@ import sys
 import time
 from dataclasses import asdict
 
-RESULT = "BENCH-RESULT "
-
-
-def emit(result: dict) -> None:
-    sys.stdout.write(RESULT + json.dumps(result) + "\n")
-    sys.stdout.flush()
+from .harness import emit
 
 
 def latency(index: str, questions: list[dict], rounds: int = 1, k: int = 5) -> dict:
@@ -64,7 +59,7 @@ def build(files: list[str], out: str, model: str = "default", progress: bool = T
 
 
 def scale(n: int, quick: bool = False, queries: int = 1000, timed: int = 200) -> dict:
-    from .bench_scale import measure
+    from .scale import measure
 
     rows = measure(n, queries=queries, timed=timed, quick=quick, log=lambda m: print(m, file=sys.stderr, flush=True))
     return {"rows": [asdict(r) for r in rows]}
@@ -76,7 +71,7 @@ def real_scale(index: str, queries: int = 1000, timed: int = 200, quick: bool = 
 
     from index.store import read_manifest
 
-    from .bench_scale import measure_vectors
+    from .scale import measure_vectors
 
     build_dir, manifest = read_manifest(index)
     vectors = np.load(build_dir / "embeddings.npy", allow_pickle=False)

@@ -1,8 +1,9 @@
-"""The measurements behind `assistant bench` (see eval/bench.py): parts, child processes, the run.
+"""The measurements behind `assistant bench` (see bench/cli.py): its options, parts and run.
 
-Each part runs its measurements in fresh child processes (eval/bench_worker.py for ours,
-eval/bench_peer.py for the LangChain peer) and returns plain dicts; `run` collects them
-with the machine, the date and the targets. Standard library only at module level.
+Each part runs its measurements in fresh child processes (bench/worker.py for ours,
+bench/peer.py for the LangChain peer) and returns plain dicts; `run` collects them with
+the machine, the date and the targets. Not here: the figures and tables (bench.report),
+the served child and its client (bench.harness). Standard library only at module level.
 """
 
 from __future__ import annotations
@@ -12,24 +13,21 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .bench import ALL_PARTS, DEFAULT_DOCS
-from .load import stop_process
+from .harness import RESULT, AskClient, read_result, serve
+from .report import PARTS, SCHEMA, evaluate_targets, machine_info, ratio, summary
 
 ROOT = Path(__file__).resolve().parents[1]
-PEER_SCRIPT = Path(__file__).with_name("bench_peer.py")
-RESULT = "BENCH-RESULT "
+PEER_SCRIPT = Path(__file__).with_name("peer.py")
+DEFAULT_DOCS = Path("/usr/share/doc/python3.11/html")
 DEFAULT_SIZES = (100_000, 1_000_000)
 QUICK_SIZES = (2_000,)
 
@@ -41,7 +39,7 @@ class BenchError(Exception):
 @dataclass
 class Options:
     quick: bool = False
-    parts: tuple[str, ...] = ALL_PARTS
+    parts: tuple[str, ...] = PARTS
     sizes: tuple[int, ...] = DEFAULT_SIZES
     docs: Path = DEFAULT_DOCS
     docs_files: int = 100
@@ -87,15 +85,15 @@ def run_child(cmd: list[str], timeout: float | None = None) -> dict:
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         raise BenchError(f"{Path(cmd[1] if len(cmd) > 1 else cmd[0]).name} timed out after {timeout:.0f} s") from None
-    for line in reversed(proc.stdout.splitlines()):
-        if line.startswith(RESULT):
-            return json.loads(line[len(RESULT):])
+    result = read_result(proc.stdout)
+    if result is not None:
+        return result
     what = " ".join(cmd[1:3]) if len(cmd) > 2 else cmd[0]
     raise BenchError(f"`{what}` exited with code {proc.returncode} and no result")
 
 
 def worker(task: str, **args) -> dict:
-    return run_child([sys.executable, "-m", "eval.bench_worker", task, json.dumps(args)])
+    return run_child([sys.executable, "-m", "bench.worker", task, json.dumps(args)])
 
 
 def peer(command: str, **args) -> dict:
@@ -163,7 +161,7 @@ class Context:
         return self._peer_store
 
     def questions(self) -> list[dict]:
-        from .schema import load_items
+        from eval.schema import load_items
 
         items = load_items(split="dev")
         if self.opts.questions:
@@ -175,8 +173,6 @@ class Context:
 
 
 def part_latency(ctx: Context) -> dict:
-    from .bench_report import ratio, summary
-
     qs = ctx.questions()
     index = ctx.article_index()
     ctx.opts.log(f"latency: ours, {len(qs)} dev questions x {ctx.opts.rounds} rounds")
@@ -204,8 +200,6 @@ def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
 
 def part_cold(ctx: Context) -> dict:
     from statistics import median
-
-    from .bench_report import ratio
 
     question = ctx.questions()[0]["question"]
     index = ctx.article_index()
@@ -257,8 +251,6 @@ def _quick_corpus(work: Path, article: Path) -> list[Path]:
 
 
 def part_build(ctx: Context) -> dict:
-    from .bench_report import ratio
-
     opts = ctx.opts
     if opts.quick:
         files = _quick_corpus(ctx.work, ctx.article)
@@ -297,7 +289,7 @@ def part_build(ctx: Context) -> dict:
 
 
 def part_scale(ctx: Context) -> dict:
-    from .bench_scale import Row, recommend
+    from .scale import Row, recommend
 
     rows: list[dict] = []
     for n in ctx.opts.sizes:
@@ -319,31 +311,6 @@ def part_scale(ctx: Context) -> dict:
                                                      "bytes_per_vector": rec.bytes_per_vector}}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ask_http(url: str, question: str, timeout: float = 60) -> dict:
-    """One question through the server's `/ask` API (Gradio's two-step call)."""
-    body = json.dumps({"data": [question, []]}).encode()
-    req = urllib.request.Request(f"{url}/gradio_api/call/ask", data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        event = json.loads(r.read())["event_id"]
-    with urllib.request.urlopen(f"{url}/gradio_api/call/ask/{event}", timeout=timeout) as r:
-        text = r.read().decode("utf-8")
-    kind = data = None
-    for line in text.splitlines():
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            data = line.split(":", 1)[1].strip()
-    if kind != "complete" or data is None:
-        raise BenchError(f"/ask answered {kind!r}: {str(data)[:120]}")
-    return json.loads(data)[0]
-
-
 def _hwm_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as f:
@@ -359,16 +326,12 @@ def serve_memory(index: Path, questions: list[str], log, timeout: float = 240) -
     """Start `assistant serve`, wait until it answers, ask `questions`, and report its peak memory."""
     import psutil
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    cmd = _assistant_cmd() + ["serve", "--index", str(index), "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
     peak = [0]
     stop = threading.Event()
 
-    def sample() -> None:
+    def sample(pid: int) -> None:
         try:
-            root = psutil.Process(proc.pid)
+            root = psutil.Process(pid)
             while not stop.is_set():
                 with contextlib.suppress(psutil.Error):
                     tree = [root] + root.children(recursive=True)
@@ -377,37 +340,30 @@ def serve_memory(index: Path, questions: list[str], log, timeout: float = 240) -
         except psutil.Error:
             pass
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    t0 = time.perf_counter()
     try:
-        t0 = time.perf_counter()
-        while True:
-            if proc.poll() is not None:
-                err = (proc.stderr.read() or "").strip().splitlines()
-                raise BenchError(f"assistant serve exited {proc.returncode}: {err[-1] if err else '?'}")
+        with serve(index, env=_env(), ready_timeout=timeout) as server:
+            ready_s = time.perf_counter() - t0
+            sampler = threading.Thread(target=sample, args=(server.process.pid,), daemon=True)
+            sampler.start()  # what startup took is in the kernel's high-water mark below
             try:
-                with urllib.request.urlopen(url + "/", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                pass
-            if time.perf_counter() - t0 > timeout:
-                raise BenchError(f"assistant serve did not answer on {url} within {timeout:.0f} s")
-            time.sleep(0.2)
-        ready_s = time.perf_counter() - t0
-        answered = 0
-        for q in questions:
-            _ask_http(url, q)
-            answered += 1
-        time.sleep(0.3)
-        children = []
-        with contextlib.suppress(psutil.Error):
-            children = psutil.Process(proc.pid).children(recursive=True)
-        hwm_kb = _hwm_kb(proc.pid) + sum(_hwm_kb(c.pid) for c in children)
-    finally:
-        stop.set()
-        sampler.join(2)
-        stop_process(proc, 15)
+                client = AskClient(server.url)
+                answered = 0
+                for q in questions:
+                    client.ask(q, timeout=60)
+                    answered += 1
+                time.sleep(0.3)
+                children = []
+                with contextlib.suppress(psutil.Error):
+                    children = psutil.Process(server.process.pid).children(recursive=True)
+                hwm_kb = _hwm_kb(server.process.pid) + sum(_hwm_kb(c.pid) for c in children)
+            finally:
+                stop.set()
+                sampler.join(2)
+    except RuntimeError as exc:  # the server did not start
+        raise BenchError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - a failed question is this part's failure, in one line
+        raise BenchError(f"/ask failed: {type(exc).__name__}: {str(exc)[:120]}") from None
     sampled_mb = peak[0] / 1024 / 1024
     return {"ready_s": ready_s, "questions": answered, "sampled_peak_mb": sampled_mb, "hwm_mb": hwm_kb / 1024,
             "peak_mb": max(sampled_mb, hwm_kb / 1024)}
@@ -437,8 +393,6 @@ PART_FUNCS = {"latency": part_latency, "cold": part_cold, "build": part_build, "
 
 def run(opts: Options) -> dict:
     """Run the selected parts; a part that fails is recorded with its reason and the rest still run."""
-    from .bench_report import SCHEMA, evaluate_targets, machine_info
-
     own_work = opts.work is None
     work = Path(tempfile.mkdtemp(prefix="assistant-bench-")) if own_work else Path(opts.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -454,7 +408,7 @@ def run(opts: Options) -> dict:
     }
     ctx = Context(opts, work)
     try:
-        for part in ALL_PARTS:
+        for part in PARTS:
             if part not in opts.parts:
                 results["parts"][part] = {"status": "skipped", "reason": "not selected (--parts)"}
                 continue

