@@ -33,9 +33,10 @@ class Candidate:
     sentence: ScoredSentence
     chunk_rank: int  # position of the best-ranked retrieved passage that holds it
     chunk: int  # that passage's position in the index's chunks
-    score: float  # support after the fact-kind check, or the judge's probability when there is a judge
+    score: float  # what quotes are chosen by: support after the fact-kind check, or `answers` (answer.judge_orders)
     missing: set[Fact]  # facts the question asks for that the sentence does not hold
-    judged: Judgement | None = None
+    judged: Judgement | None = None  # the judge's reading, for the sentences it read
+    answers: float = 0.0  # the calibrated probability that the sentence answers (judged sentences only)
 
 
 def to_passages(index: LoadedIndex, ranked: list[ScoredChunk]) -> list[Passage]:
@@ -84,7 +85,8 @@ class Answerer:
     def judge_passages(self, query: Query, ranked: list[ScoredChunk]
                        ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
         """The judge's reading of the best candidate sentences (by retrieval score), in one batch,
-        and the passages re-ordered by their best judged sentence (unjudged ones keep their order, after)."""
+        and, with `answer.judge_orders`, the passages re-ordered by their best judged sentence
+        (unjudged ones keep their order, after)."""
         if self.judge is None or not ranked:
             return ranked, {}
         rows: dict[int, tuple[float, str]] = {}
@@ -96,6 +98,8 @@ class Answerer:
         best = sorted(rows, key=lambda r: (-rows[r][0], r))[: self.settings.judge_candidates]
         verdicts = self.judge.judge(query.text, [segment(rows[r][1], self.index.sentence_text(r)) for r in best])
         judged = dict(zip(best, verdicts))
+        if not self.settings.judge_orders:
+            return ranked, judged
         top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
                for c in ranked}
         order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
@@ -110,46 +114,51 @@ class Answerer:
 
     def candidates(self, question: Question, ranked: list[ScoredChunk],
                    judged: dict[int, Judgement] | None = None) -> list[Candidate]:
-        """Sentences of the retrieved passages with their support, best first. With a judge, the
-        support is the sentence model's probability that the sentence answers (the judge's own
-        before calibration), and sentences the judge did not read score 0."""
+        """Sentences of the retrieved passages with their support, best first. Judged sentences
+        carry the judge's reading and the calibrated probability that they answer; with
+        `answer.judge_orders` that probability is what they are ranked and chosen by (sentences
+        the judge did not read then score 0)."""
         out: dict[int, Candidate] = {}
+        judged = judged or {}
         for rank, chunk in enumerate(ranked):
             passage = self.index.chunks[chunk.index]
-            context = f"{passage.section}\n{passage.text}"
             for s in chunk.sentences:
                 if s.index in out:
                     continue
                 text = self.index.sentence_text(s.index)
-                missing = {f for f in question.facts if not provides(text, f, question.text, context)}
-                if judged is not None:
-                    verdict = judged.get(s.index)
-                    score = 0.0 if verdict is None else self.answers(verdict, s)
-                    out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict)
-                    continue
+                missing = {f for f in question.facts if not provides(text, f, question.text)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
-                out[s.index] = Candidate(s, rank, chunk.index, score, missing)
+                verdict = judged.get(s.index)
+                answers = self.answers(verdict, s) if verdict is not None else 0.0
+                out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict, answers)
         return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
+
+    def rules_confidence(self, cands: list[Candidate]) -> float:
+        """The support of the best sentence, or zero when the most relevant sentences lack the asked
+        kind of fact and a clearly weaker one that has it would stand in (it is about something else)."""
+        if not cands:
+            return 0.0
+        top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index))
+        if cands[0].score < self.settings.kind_margin * top.sentence.score:
+            return 0.0
+        return max(0.0, min(1.0, cands[0].score))
 
     def assess(self, question: Question, ranked: list[ScoredChunk], judged: dict[int, Judgement]
                ) -> tuple[list[Candidate], float, dict[str, float]]:
         """Candidates, the confidence that the document answers the question, and the features it came from.
 
-        Without a judge, the confidence is the best sentence's support (zero when the most relevant
-        sentences lack the asked kind of fact); with one, it is the calibrated decision over
-        `decision_features`."""
-        if self.judge is None:
-            cands = self.candidates(question, ranked)
-            confidence = max(0.0, min(1.0, cands[0].score)) if cands else 0.0
-            top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
-            if top is not None and cands[0].score < self.settings.kind_margin * top.sentence.score:
-                # The most relevant sentences lack what was asked (a number, a name, which one): a
-                # clearly weaker sentence that has one is about something else.
-                confidence = 0.0
-            return cands, confidence, {}
+        Without a judge, the confidence is `rules_confidence`; with one, it is the calibrated
+        decision over `decision_features` (which reads `rules_confidence` too)."""
         cands = self.candidates(question, ranked, judged)
-        features = decision_features(cands)
+        rules = self.rules_confidence(cands)
+        if self.judge is None:
+            return cands, rules, {}
+        features = decision_features(cands, rules)
         confidence = self.decision.confidence(features) if self.decision is not None and cands else 0.0
+        if self.settings.judge_orders:
+            for c in cands:
+                c.score = c.answers
+            cands.sort(key=lambda c: (-c.score, c.sentence.index))
         return cands, confidence, features
 
     def threshold(self) -> float:
@@ -232,9 +241,7 @@ class Answerer:
             why = ""
             top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
             if top is not None and top.missing and top.sentence.score >= self.settings.min_support:
-                facts = ({f for f in top.missing if f.kind != "name"} if any(f.kind == "focus" for f in top.missing)
-                         else top.missing)
-                why = f" It touches on the subject but gives no {' or '.join(sorted(f.describe() for f in facts))}."
+                why = f" It touches on the subject but gives no {' or '.join(sorted(f.describe() for f in top.missing))}."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
             return Answer(question=question, text=text, citations=[], passages=passages, abstained=True,
@@ -263,7 +270,7 @@ class Answerer:
 
 
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
-DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind")
+DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind", "rules")
 
 
 def _logit(p: float) -> float:
@@ -278,21 +285,21 @@ def sentence_features(verdict: Judgement, s: ScoredSentence) -> dict[str, float]
             "support": s.score, "dense": s.dense, "lexical": s.lexical}
 
 
-def decision_features(cands: list[Candidate]) -> dict[str, float]:
-    """What the answer/decline decision reads, from judged candidates (best first): the best
-    sentence's log-odds of answering and its lead over the runner-up, the judge's own log-odds
-    and span score for it, the best retrieval support among the candidates, the share of the
-    question's words the best sentence holds, and whether it lacks the kind of fact the
-    question asks for (a number, a date, a name...)."""
-    judged = [c for c in cands if c.judged is not None]
+def decision_features(cands: list[Candidate], rules: float) -> dict[str, float]:
+    """What the answer/decline decision reads: for the judged sentence most likely to answer, its
+    log-odds and lead over the runner-up, the judge's own log-odds and span score, the share of
+    the question's words it holds and whether it lacks the kind of fact asked for (a number, a
+    date, a name...); the best retrieval support among all candidates; and `rules`, the
+    confidence of the rules alone (`Answerer.rules_confidence`)."""
+    judged = sorted((c for c in cands if c.judged is not None), key=lambda c: -c.answers)
     if not judged:
-        return dict.fromkeys(DECISION_FEATURES, 0.0)
+        return dict.fromkeys(DECISION_FEATURES, 0.0) | {"rules": rules}
     best = judged[0]
-    second = judged[1].score if len(judged) > 1 else 1e-6
-    return {"best_logit": _logit(best.score), "margin": _logit(best.score) - _logit(second),
+    second = judged[1].answers if len(judged) > 1 else 1e-6
+    return {"best_logit": _logit(best.answers), "margin": _logit(best.answers) - _logit(second),
             "judge_logit": _logit(best.judged.probability), "span": float(np.clip(best.judged.span, -20, 20)),
             "support": max(c.sentence.score for c in cands), "lexical": best.sentence.lexical,
-            "missing_kind": float(bool(best.missing))}
+            "missing_kind": float(bool(best.missing)), "rules": rules}
 
 
 def render_text(citations: list[Citation]) -> str:

@@ -26,6 +26,7 @@ embeddings (they stay the bundled model's, so the shipped file does not repeat t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -499,6 +500,13 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             query = a.resolve(q.text, None)
             ranked, judged = a.answerer.judge_passages(query, a.retriever.search(query, settings.answer.passages))
             cands = a.answerer.candidates(query.analysis, ranked, judged)
+            rules = a.answerer.rules_confidence(cands)
+            without = {}  # the rules' confidence with one kind of fact no longer asked for
+            for kind in {f.kind for f in query.analysis.facts}:
+                fewer = dataclasses.replace(query.analysis,
+                                            facts=tuple(f for f in query.analysis.facts if f.kind != kind))
+                without[kind] = a.answerer.rules_confidence(a.answerer.candidates(fewer, ranked, judged))
+            first = cands[0] if cands else None
             rows = []
             for c in cands:
                 if c.judged is None:
@@ -508,7 +516,12 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
                 rows.append({**sentence_features(c.judged, c.sentence), "holds": holds,
                              "missing_kinds": sorted({f.kind for f in c.missing}), "probability": c.judged.probability,
                              "row": c.sentence.index})
-            out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows})
+            first_holds = False
+            if first is not None:
+                s, e = (int(x) for x in a.index.sentence_span[first.sentence.index])
+                first_holds = any(st + shift < e and en + shift > s for st, en in q.answers)
+            out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows, "rules": rules,
+                        "rules_without": without, "first_holds": first_holds})
         log(f"{art.title}: {len(art.questions)} questions")
     return out
 
@@ -519,9 +532,11 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def decide_rows(questions: list[dict], sentence) -> list[dict]:
-    """Per question, `answering.decision_features` with its candidates ordered by the sentence
-    model (`sentence` is a `Decision.answers`-like callable), and whether the best one holds the answer."""
+def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, orders: bool = False) -> list[dict]:
+    """Per question, `answering.decision_features` given the sentence model (`sentence` maps a
+    candidate's features to its probability of answering), and whether the first quote holds the
+    answer (the most probable sentence when the judge `orders` the quotes). `drop_kind`: as if
+    the question analysis no longer read that kind of fact."""
     from types import SimpleNamespace
 
     from .answering import decision_features
@@ -529,17 +544,14 @@ def decide_rows(questions: list[dict], sentence) -> list[dict]:
 
     rows = []
     for q in questions:
-        cands = []
-        for c in q["cands"]:
-            cands.append(SimpleNamespace(
-                score=sentence(c), judged=Judgement(c["probability"], c["span"]),
-                sentence=SimpleNamespace(score=c["support"], lexical=c["lexical"]),
-                missing=c["missing_kinds"], holds=c["holds"], kinds=c["missing_kinds"]))
-        cands.sort(key=lambda c: -c.score)
-        feats = decision_features(cands)
-        rows.append({"article": q["article"], "answerable": q["answerable"],
-                     "holds": bool(cands) and cands[0].holds, "missing_kinds": cands[0].kinds if cands else [],
-                     **feats})
+        cands = [SimpleNamespace(answers=sentence(c), judged=Judgement(c["probability"], c["span"]),
+                                 sentence=SimpleNamespace(score=c["support"], lexical=c["lexical"]),
+                                 missing=[k for k in c["missing_kinds"] if k != drop_kind], holds=c["holds"])
+                 for c in q["cands"]]
+        rules = q["rules_without"].get(drop_kind, q["rules"]) if drop_kind else q["rules"]
+        feats = decision_features(cands, rules)
+        holds = max(cands, key=lambda c: c.answers).holds if orders and cands else q["first_holds"]
+        rows.append({"article": q["article"], "answerable": q["answerable"], "holds": holds, **feats})
     return rows
 
 
@@ -582,32 +594,28 @@ def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, holds: np.n
     return best_t
 
 
-def ablate_kinds(rows: list[dict], x: np.ndarray, y: np.ndarray) -> dict:
-    """Does each fact kind pay off? ROC AUC of the refitted decision, on the SQuAD articles and on the
-    bundled article apart, with `missing_kind` as it is, without that kind, and without the feature."""
+def ablate_kinds(questions: list[dict], sentence) -> dict:
+    """Does each kind of fact the question analysis reads pay off? ROC AUC of the refitted
+    decision on the SQuAD articles and on the bundled article apart, with every kind, and with
+    one kind at a time no longer read (neither in `missing_kind` nor in the rules' confidence)."""
     from .answering import DECISION_FEATURES
     from .judge import auc_of
     from .question import FACT_KINDS
 
-    col = DECISION_FEATURES.index("missing_kind")
-    groups = {"squad": np.array([r["article"] != "eval-dev" for r in rows])}
-    groups["bundled"] = ~groups["squad"]
-
-    def score(features: np.ndarray) -> dict:
-        mean, scale = features.mean(axis=0), features.std(axis=0)
-        scale[scale == 0] = 1.0
-        z = (features - mean) / scale
+    def score(rows: list[dict]) -> dict:
+        x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
+        y = np.array([r["answerable"] for r in rows])
+        squad = np.array([r["article"] != "eval-dev" for r in rows])
+        mean, scale = _standardise(x)
+        z = (x - mean) / scale
         w, b = fit_logistic(z, y.astype(float))
         conf = z @ w + b
-        return {g: round(auc_of(conf[m & y], conf[m & ~y]), 4) for g, m in groups.items()}
+        return {g: round(auc_of(conf[m & y], conf[m & ~y]), 4) for g, m in (("squad", squad), ("bundled", ~squad))}
 
-    out = {"all": score(x), "no missing_kind": score(np.delete(x, col, axis=1))}
+    out = {"all": score(decide_rows(questions, sentence))}
     for kind in FACT_KINDS:
-        if not any(kind in r["missing_kinds"] for r in rows):
-            continue
-        changed = x.copy()
-        changed[:, col] = [float(bool(set(r["missing_kinds"]) - {kind})) for r in rows]
-        out[f"without {kind}"] = score(changed)
+        if any(kind in q["rules_without"] for q in questions):
+            out[f"without {kind}"] = score(decide_rows(questions, sentence, drop_kind=kind))
     return out
 
 
@@ -617,6 +625,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     write `decision.json` atomically."""
     from .answering import DECISION_FEATURES, SENTENCE_FEATURES
     from .judge import Decision, auc_of
+    from .settings import Settings
 
     articles = []
     for path in data:
@@ -632,7 +641,8 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     s_w, s_b = fit_logistic((xs - s_mean) / s_scale, ys)
     sentence = Decision(SENTENCE_FEATURES, tuple(s_mean), tuple(s_scale), tuple(s_w), s_b, 0.5, {})
     # 2. the decision over the best sentence so chosen
-    rows = decide_rows(questions, sentence.confidence)
+    orders = Settings().answer.judge_orders
+    rows = decide_rows(questions, sentence.confidence, orders=orders)
     x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
     y = np.array([r["answerable"] for r in rows])
     holds = np.array([r["holds"] for r in rows])
@@ -641,20 +651,23 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     conf = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
     threshold = choose_threshold(conf, y, holds, max_false_abstention)
     answered = conf >= threshold
-    judge_only = decide_rows(questions, lambda c: c["probability"])
+    judge_only = decide_rows(questions, lambda c: c["probability"], orders=True)
+    combined = decide_rows(questions, sentence.confidence, orders=True)
     figures = {"questions": len(rows), "unanswerable": int((~y).sum()), "auc": round(auc_of(conf[y], conf[~y]), 4),
                "declined": round(float(np.mean(~answered[~y])), 4) if (~y).any() else None,
                "false_abstention": round(float(np.mean(~answered[y])), 4),
-               "best_sentence_holds_answer": round(float(np.mean(holds[y])), 4),
-               "judge_alone_best_sentence_holds_answer": round(float(np.mean([r["holds"] for r in judge_only
-                                                                                if r["answerable"]])), 4)}
+               "first_quote_holds_answer": round(float(np.mean(holds[y])), 4),
+               "sentence_model_best_holds_answer": round(float(np.mean([r["holds"] for r in combined
+                                                                        if r["answerable"]])), 4),
+               "judge_alone_best_holds_answer": round(float(np.mean([r["holds"] for r in judge_only
+                                                                     if r["answerable"]])), 4)}
     for name in sorted({r["article"] for r in rows}):
         m = np.array([r["article"] == name for r in rows])
         figures[name] = {"auc": round(auc_of(conf[m & y], conf[m & ~y]), 4) if (m & ~y).any() else None,
                          "declined": round(float(np.mean(~answered[m & ~y])), 4) if (m & ~y).any() else None,
                          "false_abstention": round(float(np.mean(~answered[m & y])), 4),
-                         "best_sentence_holds_answer": round(float(np.mean(holds[m & y])), 4)}
-    figures["ablation"] = ablate_kinds(rows, x, y)
+                         "first_quote_holds_answer": round(float(np.mean(holds[m & y])), 4)}
+    figures["ablation"] = ablate_kinds(questions, sentence.confidence)
     decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
                 "sentence": {"features": list(SENTENCE_FEATURES), "mean": s_mean.round(6).tolist(),

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from assistant import Answer, Assistant, GroundingError, InvalidQuestion
 from assistant.answering import check_grounding, list_group, render_text
-from assistant.question import Fact, analyse, provides, which_head
+from assistant.question import Fact, analyse, provides
 from assistant.types import Citation
 from tests_helpers import assert_grounded
 
@@ -146,46 +146,17 @@ def test_arbitrary_unicode_never_crashes(hashing_article, question):
     assert_grounded(hashing_article, answer)
 
 
-@pytest.mark.parametrize("question,kind", [
-    ("Which natural resources exactly does North Korea barter with Russia?", Fact("which", ("resources",))),
-    ("Which Russian company would build the satellites?", Fact("name")),
-    ("What was the name of the spy satellite?", Fact("focus", ("spy", "satellite"))),
-])
-def test_question_types_read_which_and_name_questions(question, kind):
-    assert kind in analyse(question).facts
-
-
-def test_which_question_needs_the_thing_singled_out():
-    q = "Which natural resources exactly does North Korea barter?"
-    assert not provides("Bartering natural resources or goods for energy.", Fact("which", ("resources",)), q)
-    assert provides("It barters natural resources such as coal and iron ore.", Fact("which", ("resources",)), q)
-    assert provides("It barters coal, iron ore and rare earths.", Fact("which", ("resources",)), q)  # another word: can't tell
-    assert which_head("Which city did Lavrov visit?") is None  # generic: "Moscow" answers it without the word
-
-
-def test_a_name_must_stand_by_the_thing_it_names():
-    q = "What was the name of the spy satellite North Korea launched?"
-    assert provides("North Korea launched the Malligyong-1 spy satellite.", Fact("focus", ("spy", "satellite")), q)
-    assert not provides("It wants satellite and missile help, which Russia could provide.", Fact("focus", ("spy", "satellite")), q)
-
-
-def test_time_words_the_question_already_has_are_no_answer():
-    q = "When did the Korean War end?"
-    assert not provides("Arms could sustain Russia's war effort.", Fact("time"), q)
-    assert provides("The war ended in 1953.", Fact("time"), q)
-
-
 def test_a_weaker_sentence_with_the_asked_kind_does_not_stand_in_for_the_best(hashing_article):
-    q = "Which natural resources exactly is North Korea bartering with Russia?"
+    q = "In what year did North Korea start supplying artillery shells to Russia?"
 
     def ask(**answer_settings):
         return Assistant(hashing_article.index, hashing_article.settings.with_(answer=answer_settings)).ask(q)
 
     strict = ask(min_support=0.01)
-    assert strict.abstained and "particular resources" in strict.text
+    assert strict.abstained and "gives no date" in strict.text
     lenient = ask(min_support=0.01, kind_margin=0.0)
     assert not lenient.abstained  # without the margin, some other sentence answers instead
-    assert "natural resources" not in " ".join(c.quote for c in lenient.citations)
+    assert "artillery shells" not in " ".join(c.quote for c in lenient.citations)
 
 
 def test_retrieve_searches_a_follow_up_in_context_as_ask_does(hashing_article):
@@ -194,29 +165,6 @@ def test_retrieve_searches_a_follow_up_in_context_as_ask_does(hashing_article):
     in_context = hashing_article.retrieve("and economically?", k=k, history=history)
     assert in_context == hashing_article.ask("and economically?", history=history).passages
     assert in_context != hashing_article.retrieve("and economically?", k=k)
-
-
-def test_who_is_the_title_needs_a_name_by_that_title():
-    q = "Who is the president of South Korea?"
-    assert Fact("focus", ("president",)) in analyse(q).facts
-    assert not provides("For South Korea and Japan, the alliance with Moscow is a threat.", Fact("focus", ("president",)), q)
-    assert provides("South Korea's president, Lee Jae-myung, spoke.", Fact("focus", ("president",)), q)
-    assert not any(f.kind == "focus" for f in analyse("Who is Sergey Lavrov?").facts)  # no title asked about
-
-
-def test_what_someone_said_must_come_from_a_passage_about_them():
-    q = "What did China's foreign ministry say about the visit?"
-    assert Fact("speaker", ("China",)) in analyse(q).facts
-    assert not provides("The visit was not merely ceremonial.", Fact("speaker", ("China",)), q, context="Lavrov's visit to Moscow")
-    assert provides("Beijing is wary.", Fact("speaker", ("China",)), q, context="China's stance is also crucial. Beijing is wary.")
-    assert analyse("What Does The Article Say About Labour Exports").facts == ()  # the article is no speaker
-
-
-def test_a_year_the_question_names_must_be_in_the_passage():
-    q = "Which treaty did Russia and North Korea sign in 2024?"
-    assert Fact("mentions", ("2024",)) in analyse(q).facts
-    assert not provides("They signed a partnership.", Fact("mentions", ("2024",)), q, context="Ties deepened.")
-    assert provides("They signed a partnership.", Fact("mentions", ("2024",)), q, context="In June 2024 ties deepened.")
 
 
 def test_a_follow_up_naming_something_else_asks_the_earlier_question_about_it(hashing_article):

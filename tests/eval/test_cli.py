@@ -86,9 +86,9 @@ def test_gate_passes_then_fails_when_answers_get_worse(tmp_path, hashing_index):
     ok = invoke("--index", hashing_index, "--split", "test", "--gate", gate, "--no-baseline")
     assert ok.exit_code == 0, ok.output
     assert "passed" in ok.output
-    # A threshold nothing can reach: every question abstains.
+    # A threshold nothing can reach: every question abstains (the judge's, and the rules' without it).
     broken = invoke("--index", hashing_index, "--split", "test", "--gate", gate, "--no-baseline",
-                    "--override", "answer.min_support=5")
+                    "--override", "answer.decline_below=1", "--override", "answer.min_support=5")
     assert broken.exit_code == 1
     assert "FAILED" in broken.stderr
     assert "false_abstention = 1.000 is above the maximum 0.9" in broken.stderr
