@@ -124,7 +124,9 @@ class Assistant:
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
         query = self.resolve(question, history)
-        ranked, _ = self.answerer.judge_passages(query, self.retriever.search(query, k))
+        ranked = self.retriever.search(query, k)
+        if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
+            ranked, _ = self.answerer.judge_passages(query, ranked)
         return to_passages(self.index, ranked)
 
     def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:

@@ -204,8 +204,8 @@ def _training_files(data: Optional[List[Path]]) -> list[Path]:
 def judge_train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for judge.safetensors, judge.json (written atomically)."),
     data: Optional[List[Path]] = DataOpt,
-    epochs: int = typer.Option(3, min=1, help="Passes over the pairs."),
-    layers: int = typer.Option(3, min=1, max=6, help="How many of MiniLM's six layers the judge keeps."),
+    epochs: int = typer.Option(1, min=1, help="Passes over the pairs."),
+    layers: int = typer.Option(6, min=1, max=6, help="How many of MiniLM's six layers the judge keeps."),
     seed: int = typer.Option(13, help="The one seed of the run."),
     limit: Optional[int] = typer.Option(None, min=1, help="Questions per article (a smoke run)."),
 ):

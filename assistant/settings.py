@@ -58,7 +58,7 @@ class AnswerSettings(BaseModel):
     passages: int = Field(5, ge=1, le=50, description="Passages retrieved to answer from.")
     judge: str = Field("bundled", description="The answer judge: `bundled` (the trained cross-encoder shipped with the package), a folder made by `assistant judge train`, or `none` (retrieval scores and fact-kind rules alone).")
     judge_orders: bool = Field(False, description="Order passages and choose quotes by the judge's calibrated sentence probability (True) or by retrieval support (False; the judge then only decides whether to answer). False measured better: see the README's design notes.")
-    judge_candidates: int = Field(10, ge=1, le=64, description="Best candidate sentences (by retrieval score) the judge reads for each question, in one batch.")
+    judge_candidates: int = Field(4, ge=1, le=64, description="Best candidate sentences (by retrieval score) the judge reads for each question, in one batch.")
     decision: str = Field("", description="The answer/decline model (`decision.json` from `assistant judge calibrate`); empty: the one beside the judge.")
     decline_below: float | None = Field(None, ge=0, le=1, description="With a judge: abstain when the calibrated confidence is below this; empty: the threshold chosen at calibration.")
     min_support: float = Field(0.3, description="Without a judge: abstain when the best sentence's support is below this.")
