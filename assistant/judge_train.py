@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .judge import segment
+
 # ---------------------------------------------------------------- settings
 
 LAYERS = 6  # all of MiniLM's six: three read clearly worse (see the model card); fewer candidates keep it fast
@@ -90,15 +92,6 @@ class Pair:
     sentence: str  # segment B as the judge reads it ("Section: sentence")
     label: int
     span: tuple[int, int] | None  # answer's character span inside `sentence`, when positive
-
-
-def segment(section: str, sentence: str) -> str:
-    """What the judge reads after the question: the sentence, behind its section title.
-
-    >>> segment("Solar energy", "It is clean."), segment("", "It is clean.")
-    ('Solar energy: It is clean.', 'It is clean.')
-    """
-    return f"{section}: {sentence}" if section else sentence
 
 
 def read_squad(path: Path, keep=lambda title: True) -> list[Article]:
