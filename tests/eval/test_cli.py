@@ -105,8 +105,8 @@ def test_checked_in_gate_passes_on_the_test_split(real_index_dir):
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.parametrize("broken, missed", [
-    ("answer.min_support=5", "false_abstention"),  # abstains on everything
-    ("answer.min_support=0", "abstain_recall"),    # answers everything, even off-topic questions
+    ("answer.decline_below=1", "false_abstention"),  # abstains on everything
+    ("answer.decline_below=0", "abstain_recall"),    # answers everything, even off-topic questions
 ])
 def test_checked_in_gate_catches_a_deliberately_broken_setting(real_index_dir, broken, missed):
     result = invoke("--index", str(real_index_dir), "--split", "test", "--no-baseline", "--override", broken)

@@ -15,8 +15,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTICLE = ROOT / "assistant" / "data" / "kim-jong-un-russia-support.txt"
 
 # The hashing embedder's support scores are lower than the real model's: a lower
-# threshold lets the fast index give cited answers (the real model keeps the default).
-HASHING = {"index": {"model": "hashing"}, "answer": {"min_support": 0.3}}
+# threshold lets the fast index give cited answers (the real model keeps the default). The
+# judge's decision is calibrated on the real model's scores, so these fast tests of the chat
+# take the rules path; tests/ui/test_integration.py runs the chat with the judge.
+HASHING = {"index": {"model": "hashing"}, "answer": {"min_support": 0.3, "judge": "none"}}
 
 # A document whose text is a collection of injection attempts; none may run in the page.
 XSS_DOCUMENT = """<img src=x onerror="window.__xss=6"> Apples and payloads

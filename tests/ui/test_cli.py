@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from assistant.cli import app
 
-ENV = {"ASSISTANT_ANSWER__MIN_SUPPORT": "0.3"}  # as in conftest.HASHING
+ENV = {"ASSISTANT_ANSWER__MIN_SUPPORT": "0.3", "ASSISTANT_ANSWER__JUDGE": "none"}  # as in conftest.HASHING
 
 
 @pytest.fixture
