@@ -2,7 +2,7 @@
 (question, sentence) pairs and gives the probability that the sentence answers the question.
 
 The weights (`data/judge/judge.safetensors`, fp16, trained by `assistant judge train`, see
-the model card beside them) hold the first layers of the bundled MiniLM fine-tuned as a
+the model card beside them) hold the bundled MiniLM's layers (as many as `judge.json` says) fine-tuned as a
 cross-encoder, a yes/no head on [CLS] and a span head; the word embeddings are the bundled
 model's own (its `model.safetensors` is sha256-checked by the embedder code), so the file
 does not repeat them. The judge's own file is checked against its sha256 on load: a

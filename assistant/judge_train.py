@@ -690,7 +690,7 @@ def write_card(folder: Path) -> Path:
     rows = "\n".join(f"| {h['epoch']} | {h['loss']} | {h.get('best_sentence_answers')} | {h.get('auc')} |"
                      for h in meta.get("history", []))
     lines = [
-        "# Answer judge (cross-encoder, MiniLM-L6 first layers)",
+        "# Answer judge (cross-encoder fine-tuned from all-MiniLM-L6-v2)",
         "",
         "Reads a question and one candidate sentence (behind its section title) and gives the probability",
         "that the sentence answers the question; a span head scores where the answer sits in it.",
@@ -698,7 +698,7 @@ def write_card(folder: Path) -> Path:
         "`answer.judge_orders=true`, to order passages and pick quotes).",
         "",
         "## Model",
-        f"- Base: the bundled all-MiniLM-L6-v2 (Apache-2.0), its first {meta['layers']} layers, GELU in its tanh form;",
+        f"- Base: the bundled all-MiniLM-L6-v2 (Apache-2.0), {meta['layers']} of its 6 layers, GELU in its tanh form;",
         "  the word embeddings are the base model's, frozen and not stored here.",
         f"- Weights: `judge.safetensors`, fp16, sha256 `{meta['sha256']}` (checked on every load).",
         f"- Input: `[CLS] question [SEP] section: sentence [SEP]`, at most {meta['max_tokens']} tokens.",
