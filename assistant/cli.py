@@ -204,13 +204,13 @@ def _training_files(data: Optional[List[Path]]) -> list[Path]:
 def judge_train_cmd(
     out: Path = typer.Option(..., "--out", "-o", help="Folder for judge.safetensors, judge.json (written atomically)."),
     data: Optional[List[Path]] = DataOpt,
-    epochs: int = typer.Option(1, min=1, help="Passes over the pairs."),
+    epochs: int = typer.Option(2, min=1, help="Passes over the pairs."),
     layers: int = typer.Option(6, min=1, max=6, help="How many of MiniLM's six layers the judge keeps."),
     seed: int = typer.Option(13, help="The one seed of the run."),
     limit: Optional[int] = typer.Option(None, min=1, help="Questions per article (a smoke run)."),
 ):
     """Fine-tune the judge from the bundled MiniLM on the SQuAD training articles (held-out ones
-    excepted) and the eval's dev split. About 40 minutes on two cores; run it in the background."""
+    excepted) and the eval's dev split. About 70 minutes on two cores; run it in the background."""
     from .judge_train import train
     from .settings import DEFAULT_DOCUMENT
 
