@@ -5,8 +5,9 @@ themselves are not chunk text); a bullet list stays with the sentence that
 introduces it when the whole fits in `max_chars`; a paragraph longer than
 `max_chars` is split on sentence boundaries with `overlap` sentences repeated.
 Sentences come from pysbd (rule-based, handles "U.S." and "Dr."), located in the
-text by search so their offsets are exact; a run with no sentence end is cut at
-spaces. The invariant everything else relies on:
+text by search so their offsets are exact; a paragraph with no sentence end inside is
+one sentence without asking pysbd, and a short paragraph met again is not split again;
+a run with no sentence end is cut at spaces. The invariant everything else relies on:
 `document.text[chunk.start:chunk.end] == chunk.text`, and the same for sentences.
 Tables and code blocks are treated as paragraphs.
 """
@@ -75,7 +76,52 @@ def _segmenter():
 
 
 _FALLBACK_SPLIT = re.compile(r"(?<=[.!?…])[\"”’)\]]*\s+")
+_INNER_END = re.compile(r"[.!?…。！？\n\r]")
+_TRAILING = ".!?…。！？\"”’)]'"
 PYSBD_LIMIT = 20_000  # pysbd slows down on huge runs of text; beyond this a regex split is used
+
+
+def _pysbd_pieces(span: str) -> list[str]:
+    """pysbd's sentences of `span`, without `Segmenter.segment`'s last step: it locates each
+    sentence by compiling a regex of it and scanning the text from the start (quadratic, and
+    a fresh compile per sentence), which `_relative_spans` does with `str.find` instead."""
+    return _segmenter().processor(span).process()
+
+
+CACHED_CHARS = 2_000  # short paragraphs repeat (navigation, licence lines): each is split once
+
+
+@lru_cache(maxsize=4096)
+def _cached_spans(span: str) -> tuple[tuple[int, int], ...] | None:
+    return _relative_spans(span)
+
+
+def _relative_spans(span: str) -> tuple[tuple[int, int], ...] | None:
+    """Sentence offsets inside `span` (None: pysbd altered the text; use the regex).
+
+    A span with no sentence end or line break before its last characters is one sentence as
+    it stands, without asking pysbd.
+
+    >>> _relative_spans(" One sentence, no inner stop! "), _relative_spans("A b. C d.")
+    (((1, 29),), ((0, 4), (5, 9)))
+    """
+    body = span.strip()
+    if not _INNER_END.search(body.rstrip(_TRAILING)):
+        at = span.find(body)
+        return ((at, at + len(body)),)
+    pieces = _pysbd_pieces(span) if len(span) <= PYSBD_LIMIT else _FALLBACK_SPLIT.split(span)
+    out: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in pieces:
+        piece = piece.strip()
+        if not piece:
+            continue
+        at = span.find(piece, cursor)
+        if at < 0:
+            return None
+        out.append((at, at + len(piece)))
+        cursor = at + len(piece)
+    return tuple(out)
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -88,23 +134,10 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     span = text[start:end]
     if not span.strip():
         return []
-    pieces: list[str]
-    if len(span) <= PYSBD_LIMIT:
-        pieces = _segmenter().segment(span)
-    else:
-        pieces = _FALLBACK_SPLIT.split(span)
-    spans: list[tuple[int, int]] = []
-    cursor = 0
-    for piece in pieces:
-        piece = piece.strip()
-        if not piece:
-            continue
-        at = span.find(piece, cursor)
-        if at < 0:  # pysbd altered the text: fall back to the regex for the whole span
-            return _regex_sentences(text, start, end)
-        spans.append((start + at, start + at + len(piece)))
-        cursor = at + len(piece)
-    return spans
+    spans = _cached_spans(span) if len(span) <= CACHED_CHARS else _relative_spans(span)
+    if spans is None:  # pysbd altered the text: fall back to the regex for the whole span
+        return _regex_sentences(text, start, end)
+    return [(start + s, start + e) for s, e in spans]
 
 
 def _regex_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
