@@ -58,7 +58,7 @@ class Answer(BaseModel):
                                    description="When abstained: the closest passages, offered without citation markers.")
     query: str = Field("", description="The text actually searched (differs from `question` for follow-ups).")
     confidence: float = Field(0.0, description="How likely the document answers the question (0..1): with the answer judge, the calibrated probability of its answer/decline decision; without it, the best sentence's support. The assistant declines below its threshold.")
-    timing: Timing
+    timing: Timing = Field(description="Where the time went (milliseconds).")
 
 
 class IndexInfo(BaseModel):

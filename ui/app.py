@@ -257,17 +257,12 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860,
     With `api` (ui.rest.build_api), that app answers at `/v1` and, with `served`, `/healthz`
     on the same server. `demo.close()` stops everything.
     """
-    from fastapi import FastAPI
     from gradio import http_server
     from starlette.routing import Mount
 
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
-    if served is not None:
-        from .rest import add_health
+    from .rest import server_app
 
-        add_health(app, served)
-    if api is not None:
-        app.mount("/v1", api)
+    app = server_app(api, served)
     gr.mount_gradio_app(
         app, demo, path="/", server_name=host, server_port=port, auth=auth, show_error=False, theme=THEME, css=CSS,
         js=JS, footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False, ssr_mode=False,

@@ -36,7 +36,6 @@ import anyio
 from fastapi import Depends, FastAPI, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPBasic, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
@@ -237,12 +236,6 @@ def build_api(served: AssistantHolder | Assistant, access: Access = Access(), co
               422: {"model": ApiError, "description": "Bad request: the message says which field and why."},
               503: {"model": ApiError, "description": "Busy, or the index cannot be read right now."}}
 
-    security = []
-    if access.login:
-        security.append(Depends(HTTPBasic(auto_error=False, description="The `--auth USER:PASS` login.")))
-    if access.token:
-        security.append(Depends(HTTPBearer(auto_error=False, description="The token in ASSISTANT_API_TOKEN.")))
-
     def check_access(request: Request) -> None:
         if not access.allows(request.headers.get("authorization")):
             raise HTTPException(401, "this API needs the server's login (HTTP Basic) or its bearer token",
@@ -253,10 +246,12 @@ def build_api(served: AssistantHolder | Assistant, access: Access = Access(), co
         description="Answers made only of verified quotes from the indexed documents, with citations. Every "
                     "`quote` equals `GET /v1/documents/{doc_id}` `text[start:end]`.",
         openapi_url="/openapi.json", docs_url="/docs", redoc_url=None,
-        dependencies=[*security, Depends(check_access)] if access.required else [],
+        dependencies=[Depends(check_access)] if access.required else [],
         responses={401: errors[401]} if access.required else {},
     )
     api.add_middleware(BodyLimit)
+    if access.required:
+        _declare_security(api, access)
     if cors:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -321,10 +316,37 @@ def build_api(served: AssistantHolder | Assistant, access: Access = Access(), co
     return api
 
 
-def add_health(app: FastAPI, served: AssistantHolder | Assistant) -> None:
-    """`GET /healthz` on the top app: open (no auth), names the build answering now."""
-    holder = as_holder(served)
+def _declare_security(api: FastAPI, access: Access) -> None:
+    """Name the accepted schemes in the OpenAPI schema (the check itself is `Access.allows`, which,
+    unlike FastAPI's HTTPBasic, answers every malformed header with the same JSON 401)."""
+    schemes = {}
+    if access.login:
+        schemes["basic"] = {"type": "http", "scheme": "basic", "description": "The `--auth USER:PASS` login."}
+    if access.token:
+        schemes["bearer"] = {"type": "http", "scheme": "bearer", "description": "The token in ASSISTANT_API_TOKEN."}
+    plain = api.openapi
 
-    @app.get("/healthz", response_model=Health, include_in_schema=False)
-    async def healthz() -> Health:
-        return Health(status="ok", build_id=holder.build_id)
+    def openapi() -> dict:
+        schema = plain()  # FastAPI caches it: the schemes are added once
+        schema.setdefault("components", {})["securitySchemes"] = schemes
+        schema["security"] = [{name: []} for name in schemes]
+        return schema
+
+    api.openapi = openapi
+
+
+def server_app(api: FastAPI | None = None, served: AssistantHolder | Assistant | None = None) -> FastAPI:
+    """The top app a server runs: `GET /healthz` (open, naming the build that `served` answers
+    from) and `api` at `/v1`. Mount the chat at `/` after these (ui.app.launch does)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    if served is not None:
+        holder = as_holder(served)
+
+        @app.get("/healthz", response_model=Health)
+        async def healthz() -> Health:
+            holder.get()  # a health check also notices a rebuild (reading CURRENT at most once a second)
+            return Health(status="ok", build_id=holder.build_id)
+
+    if api is not None:
+        app.mount("/v1", api)
+    return app
