@@ -22,7 +22,7 @@ from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, Sta
 
 from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays importable
 from .answering import Answerer, to_passages
-from .errors import InvalidQuestion
+from .errors import InvalidQuestion, UnknownDocument
 from .judge import Decision, Judge
 from .retrieval import Query, Retriever, make_query
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
@@ -116,26 +116,44 @@ class Assistant:
             return make_query(question, previous)
         return make_query(question)
 
-    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None) -> list[Passage]:
+    def _documents(self, documents: Sequence[str] | None) -> frozenset[str] | None:
+        """The doc_ids to search in (None: all); UnknownDocument names the first one the index lacks."""
+        if documents is None:
+            return None
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise InvalidQuestion("documents must be a list of doc_ids")
+        if not documents:
+            raise InvalidQuestion("documents is empty: leave it out to search every document")
+        for d in documents:
+            if d not in self.index.documents:
+                raise UnknownDocument(f"no document {d!r} in this index")
+        return frozenset(documents)
+
+    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None) -> list[Passage]:
         """The `k` passages that best match the question, best first; a follow-up is searched
-        in the context of `history` (earlier questions, oldest first), as `ask` does."""
+        in the context of `history` (earlier questions, oldest first), as `ask` does. With
+        `documents` (doc_ids), only passages of those documents."""
         question = self._validate(question)
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
+        only = self._documents(documents)
         query = self.resolve(question, history)
-        ranked = self.retriever.search(query, k)
+        ranked = self.retriever.search(query, k, only)
         if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
             ranked, _ = self.answerer.judge_passages(query, ranked)
         return to_passages(self.index, ranked)
 
-    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        """An answer made of verified quotes with citations, or an abstention with related passages."""
+    def ask(self, question: str, history: Sequence[str] | None = None, documents: Sequence[str] | None = None) -> Answer:
+        """An answer made of verified quotes with citations, or an abstention with related passages.
+        With `documents` (doc_ids), only those documents are searched and quoted."""
         t0 = time.perf_counter()
         question = self._validate(question)
+        only = self._documents(documents)
         query = self.resolve(question, history)
-        ranked, judged = self.answerer.judge_passages(query,
-                                                      self.retriever.search(query, self.settings.answer.passages))
+        ranked, judged = self.answerer.judge_passages(
+            query, self.retriever.search(query, self.settings.answer.passages, only))
         t1 = time.perf_counter()
 
         def timing() -> Timing:
@@ -151,7 +169,7 @@ class Assistant:
         try:
             return self.index.documents[doc_id]
         except KeyError:
-            raise AssistantError(f"no document {doc_id!r} in this index") from None
+            raise UnknownDocument(f"no document {doc_id!r} in this index") from None
 
     @property
     def title(self) -> str:

@@ -177,10 +177,12 @@ class Retriever:
         w = self.settings.sentence_weight
         return (dense + w * lexical) / (1 + w)
 
-    def search(self, query: Query, k: int) -> list[ScoredChunk]:
-        """The `k` best passages, best first, each with its scored sentences."""
+    def search(self, query: Query, k: int, documents: frozenset[str] | None = None) -> list[ScoredChunk]:
+        """The `k` best passages, best first, each with its scored sentences; with `documents`
+        (doc_ids), only passages of those documents."""
         idx = self.index
-        if not idx.chunks or k <= 0:
+        allowed = None if documents is None else {ci for d in documents for ci in self.doc_chunks.get(d, ())}
+        if not idx.chunks or k <= 0 or allowed == set():
             return []
         s = self.settings
         qv = self.embedder.embed_query(query.text).astype(np.float32)
@@ -192,13 +194,18 @@ class Retriever:
         # Dense candidates: best sentences, rolled up to their passages by the best sentence.
         dense_rank: dict[int, int] = {}
         if n_sent:
-            want = min(n_sent, max(s.candidates * 4, k * 4))
-            _, ids = idx.faiss_index.search(qv.reshape(1, -1), want)
-            for sid in ids[0]:
+            if allowed is None:
+                want = min(n_sent, max(s.candidates * 4, k * 4))
+                _, found = idx.faiss_index.search(qv.reshape(1, -1), want)
+                ids = found[0]
+            else:  # the filtered documents' sentences, searched exactly (the index may hold many others)
+                rows = np.array(sorted({r for ci in allowed for r in idx.chunk_sentences[ci]}), dtype=np.int64)
+                ids = rows[np.argsort(-(idx.embeddings[rows] @ qv), kind="stable")] if len(rows) else rows
+            for sid in ids:
                 if sid < 0:
                     continue
                 for ci in idx.sentence_chunks[sid]:
-                    if ci not in dense_rank:
+                    if ci not in dense_rank and (allowed is None or ci in allowed):
                         dense_rank[ci] = len(dense_rank)
                 if len(dense_rank) >= s.candidates:
                     break
@@ -208,10 +215,14 @@ class Retriever:
         known = {t: w for t, w in query.terms.items() if t in vocab}
         if known:
             bm25 = sum(w * self.bm25.get_scores([t]).astype(np.float32) for t, w in known.items())
+            if allowed is not None:
+                keep = np.zeros(len(bm25), dtype=bool)
+                keep[list(allowed)] = True
+                bm25 = np.where(keep, bm25, 0.0)
             for ci in np.argsort(-bm25, kind="stable")[: s.candidates]:
                 if bm25[ci] > 0:
                     lex_rank[int(ci)] = len(lex_rank)
-        targets = self.targets(query)
+        targets = self.targets(query) if allowed is None else self.targets(query) & allowed
         candidates = set(dense_rank) | set(lex_rank) | targets
         weights = self.term_weights(query)
         why = s.cause_bonus if query.analysis.why else 0.0

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read by gradio at Blocks() time
 
@@ -29,6 +29,10 @@ from assistant.errors import AssistantError, InvalidQuestion  # noqa: E402
 from assistant.settings import DEFAULT_DOCUMENT  # noqa: E402
 
 from . import render  # noqa: E402
+from .holder import AssistantHolder, as_holder  # noqa: E402 - AssistantHolder stays importable from ui.app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -111,80 +115,6 @@ THEME = gr.themes.Default(
     font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif"],
     font_mono=["ui-monospace", "DejaVu Sans Mono", "monospace"],
 )
-
-
-class AssistantHolder:
-    """The assistant the app answers with, swapped when the index is rebuilt.
-
-    At most every `check_every` seconds `get()` asks the served assistant which build its
-    index folder names now (`Assistant.current_build`); when that changed, a background
-    thread opens it in full (`Assistant.reopen_if_changed`, or `load` when given) and then
-    swaps the reference. Until then, and if opening fails, the old assistant keeps
-    answering: a question never waits for a reload.
-    """
-
-    def __init__(self, load: Callable[[], Assistant] | None = None, assistant: Assistant | None = None,
-                 check_every: float = 1.0, clock: Callable[[], float] = time.monotonic):
-        if load is None and assistant is None:
-            raise TypeError("AssistantHolder needs an assistant or a way to load one")
-        self._load = load
-        self._clock = clock
-        first = assistant if assistant is not None else load()
-        # One reference, replaced whole: a reader sees an assistant with its own info.
-        self._served: tuple[Assistant, IndexInfo] = (first, first.info())
-        self.check_every = check_every
-        self._tried = self.build_id       # last build we loaded or failed to load
-        self._lock = threading.Lock()
-        self._next_check = clock() + check_every
-        self._loading: threading.Thread | None = None
-
-    @property
-    def info(self) -> IndexInfo:
-        return self._served[1]
-
-    @property
-    def build_id(self) -> str:
-        return self._served[1].build_id
-
-    def get(self) -> Assistant:
-        """The assistant to answer with now (checking the index folder at most every `check_every` s)."""
-        served = self._served
-        now = self._clock()
-        if now >= self._next_check:
-            with self._lock:
-                if now >= self._next_check and self._loading is None:
-                    self._next_check = now + self.check_every
-                    current = served[0].current_build()
-                    if current and current != self._tried:
-                        self._tried = current
-                        self._loading = threading.Thread(target=self._reload, args=(current,),
-                                                         name="assistant-reload", daemon=True)
-                        self._loading.start()
-        return served[0]
-
-    def refresh(self, timeout: float | None = None) -> bool:
-        """Check now and wait for any reload to finish; True if a new build is being served."""
-        before = self.build_id
-        self._next_check = float("-inf")
-        self.get()
-        thread = self._loading
-        if thread is not None:
-            thread.join(timeout)
-        return self.build_id != before
-
-    def _reload(self, build: str) -> None:
-        try:
-            fresh = self._load() if self._load is not None else self._served[0].reopen_if_changed()
-            if fresh is None:  # CURRENT named the served build again by the time we looked
-                return
-            info = fresh.info()
-            self._served = (fresh, info)
-            self._tried = info.build_id
-            log.info("now answering from index build %s", info.build_id)
-        except Exception as exc:  # noqa: BLE001 - a bad rebuild must not take the server down
-            log.warning("kept index build %s: could not load build %s: %s", self.build_id, build, exc)
-        finally:
-            self._loading = None
 
 
 def examples_for(info: IndexInfo) -> list[str]:
@@ -282,9 +212,7 @@ def _question_at(history: list[dict], i: int) -> str:
 
 def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_PAUSE) -> gr.Blocks:
     """The Gradio app (not launched). Accepts an `Assistant` for a fixed index."""
-    if not isinstance(holder, AssistantHolder):
-        fixed = holder
-        holder = AssistantHolder(load=lambda: fixed, assistant=fixed, check_every=float("inf"))
+    holder = as_holder(holder)
     chat = Chat(holder, stream_pause)
     title = holder.get().title or "Grounded assistant"
     examples = examples_for(holder.info)
@@ -322,12 +250,27 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860,
-           auth: tuple[str, str] | None = None, quiet: bool = True) -> str:
-    """Start serving `demo` in a background thread; return its address once it answers."""
-    demo.launch(
-        server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=True, quiet=quiet,
-        inbrowser=False, show_error=False, theme=THEME, css=CSS, js=JS, footer_links=["api"], run_history=False,
-        enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
-        auth_message="Sign in to ask questions about the indexed documents." if auth else None,
+           auth: tuple[str, str] | None = None, api: "FastAPI | None" = None,
+           served: "AssistantHolder | Assistant | None" = None) -> str:
+    """Start serving `demo` at `/` in a background thread; return its address once it answers.
+
+    With `api` (ui.rest.build_api), that app answers at `/v1` and, with `served`, `/healthz`
+    on the same server. `demo.close()` stops everything.
+    """
+    from gradio import http_server
+    from starlette.routing import Mount
+
+    from .rest import server_app
+
+    app = server_app(api, served)
+    gr.mount_gradio_app(
+        app, demo, path="/", server_name=host, server_port=port, auth=auth, show_error=False, theme=THEME, css=CSS,
+        js=JS, footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False, ssr_mode=False,
+        pwa=False, auth_message="Sign in to ask questions about the indexed documents." if auth else None,
     )
-    return f"http://{host}:{demo.server_port}"
+    chat_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.app is not api)
+    _, port, url, server = http_server.start_server(app, server_name=host, server_port=port)
+    # What Blocks.launch would have set, so that demo.close() stops this server and its queue.
+    demo.server, demo.server_app, demo.app = server, chat_app, chat_app
+    demo.server_name, demo.server_port, demo.local_url = host, port, url
+    return f"http://{host}:{port}"

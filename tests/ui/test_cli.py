@@ -25,7 +25,8 @@ def fake_launch(monkeypatch):
 
     calls = []
 
-    def launch(demo, host, port, auth=None, quiet=True):
+    def launch(demo, host, port, auth=None, api=None, served=None):
+        assert api is not None and served is not None  # the REST API is served beside the chat
         calls.append({"host": host, "port": port, "auth": auth})
         raise OSError("address already in use")
 
