@@ -116,26 +116,46 @@ class Assistant:
             return make_query(question, previous)
         return make_query(question)
 
-    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None) -> list[Passage]:
+    def _documents(self, documents: Sequence[str] | None) -> frozenset[str] | None:
+        """The doc_ids a question may search (None: all of them); unknown ids are refused."""
+        if documents is None:
+            return None
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise InvalidQuestion("documents must be a list of document ids")
+        chosen = frozenset(documents)
+        if not chosen:
+            raise InvalidQuestion("no documents chosen to search; choose at least one")
+        unknown = sorted(chosen - self.index.documents.keys())
+        if unknown:
+            raise InvalidQuestion(f"no document {unknown[0]!r} in this index")
+        return None if chosen == self.index.documents.keys() else chosen
+
+    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None) -> list[Passage]:
         """The `k` passages that best match the question, best first; a follow-up is searched
-        in the context of `history` (earlier questions, oldest first), as `ask` does."""
+        in the context of `history` (earlier questions, oldest first), as `ask` does. `documents`
+        (doc_ids) limits the search to those documents; None searches all."""
         question = self._validate(question)
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
+        chosen = self._documents(documents)
         query = self.resolve(question, history)
-        ranked = self.retriever.search(query, k)
+        ranked = self.retriever.search(query, k, chosen)
         if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
             ranked, _ = self.answerer.judge_passages(query, ranked)
         return to_passages(self.index, ranked)
 
-    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        """An answer made of verified quotes with citations, or an abstention with related passages."""
+    def ask(self, question: str, history: Sequence[str] | None = None,
+            documents: Sequence[str] | None = None) -> Answer:
+        """An answer made of verified quotes with citations, or an abstention with related passages.
+        `documents` (doc_ids) limits the search to those documents; None searches all."""
         t0 = time.perf_counter()
         question = self._validate(question)
+        chosen = self._documents(documents)
         query = self.resolve(question, history)
-        ranked, judged = self.answerer.judge_passages(query,
-                                                      self.retriever.search(query, self.settings.answer.passages))
+        ranked, judged = self.answerer.judge_passages(
+            query, self.retriever.search(query, self.settings.answer.passages, chosen))
         t1 = time.perf_counter()
 
         def timing() -> Timing:
