@@ -80,6 +80,12 @@ class LimitSettings(BaseModel):
     max_history: int = Field(10, ge=0, description="Earlier turns considered for a follow-up (longer ones are ignored).")
 
 
+class UploadSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_file_bytes: int = Field(20 * 2**20, ge=1, description="A document uploaded from the browser larger than this is refused.")
+    max_total_bytes: int = Field(200 * 2**20, ge=1, description="Uploaded documents of one index may not add up to more than this.")
+
+
 class Settings(BaseModel):
     """Every knob of the assistant. Defaults are what the eval figures in the README were measured with."""
 
@@ -89,6 +95,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     limits: LimitSettings = LimitSettings()
+    uploads: UploadSettings = UploadSettings()
 
     @classmethod
     def from_env(cls) -> "Settings":

@@ -11,6 +11,8 @@ themselves. Each build folder has:
     embeddings.npy    one unit vector per distinct sentence (float32, no pickle)
     vectors.faiss     the FAISS index over those vectors (row i = sentence i)
 
+A `documents/` folder beside the builds holds documents uploaded from the browser
+(see `assistant.library`); it is part of the index's sources and never collected.
 A build is written to a hidden temporary folder, synced, renamed into place, and only
 then named in `CURRENT` (written to a temporary file and renamed over it). A crash at
 any moment leaves the previous build live and loadable; the build before that is kept
@@ -43,6 +45,7 @@ from .loading import Document, load_documents
 
 SCHEMA_VERSION = 1
 CURRENT = "CURRENT"
+UPLOADS = "documents"  # documents added to a served index from the browser (assistant.library); never collected
 FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss")
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
@@ -404,7 +407,7 @@ def _point_current(out: Path, build_id: str) -> None:
 def _collect_garbage(out: Path, keep: set[str]) -> None:
     """Remove builds other than `keep` (the live one and the one before it) and stale temporary folders."""
     for p in out.iterdir():
-        if p.name in keep or p.name == ".lock" or p.name == CURRENT:
+        if p.name in keep or p.name in (".lock", CURRENT, UPLOADS):
             continue
         if p.is_dir() and (not p.name.startswith(".") or p.name.startswith(".tmp-")):
             shutil.rmtree(p, ignore_errors=True)
