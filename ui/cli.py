@@ -2,7 +2,8 @@
 
 Only stdlib and typer are imported here; gradio and the assistant load inside the command,
 so other verbs stay fast. Safe defaults: binds 127.0.0.1; a non-local `--host` without
-`--auth` (or ASSISTANT_AUTH) prints a warning; no share links.
+`--auth` (or ASSISTANT_AUTH) prints a warning and is read-only (no uploads) unless `--uploads`;
+`--read-only` turns uploads off anywhere; no share links.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(7860, "--port", metavar="P", help="Port to listen on."),
         auth: Optional[str] = typer.Option(None, "--auth", metavar="USER:PASS", envvar="ASSISTANT_AUTH",
                                            show_envvar=True, help="Require this login to use the app."),
+        read_only: Optional[bool] = typer.Option(
+            None, "--read-only/--uploads",
+            help="Whether the page may add and remove documents of the index. Default: uploads on "
+                 "127.0.0.1, or with --auth; read-only when serving the network without --auth."),
     ) -> None:
         """Start the chat in the browser (a Gradio app) on http://HOST:PORT."""
         # here, not at the top: `assistant ask` must not pay for plugins
@@ -41,9 +46,12 @@ def register(app: typer.Typer) -> None:
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
-        if not is_loopback(host) and credentials is None:
+        exposed = not is_loopback(host) and credentials is None
+        if exposed:
             typer.echo(f"warning: serving on {host} without --auth: anyone who can reach this machine can use "
                        "the assistant. Add --auth USER:PASS (or set ASSISTANT_AUTH).", err=True)
+        if read_only is None:
+            read_only = exposed
 
         typer.echo("Loading the index…", err=True)
         from assistant import Assistant, Settings
@@ -51,7 +59,9 @@ def register(app: typer.Typer) -> None:
         from ui.app import AssistantHolder, build_app, launch
 
         holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
-        demo = build_app(holder)
+        demo = build_app(holder, uploads=not read_only)
+        if read_only:
+            typer.echo("Read-only: documents cannot be added or removed from the page.", err=True)
         try:
             url = launch(demo, host=host, port=port, auth=credentials)
         except OSError as exc:
