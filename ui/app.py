@@ -116,7 +116,14 @@ CSS = """
 # message's HTML there); the sidebar opens on wide screens only, so a phone sees the input.
 JS = """
 () => {
-  const plain = (html) => new DOMParser().parseFromString(html, "text/html").body.textContent || "";
+  // The words a screen reader should hear for a message: its question or quotes, not its sources.
+  const plain = (html) => {
+    const body = new DOMParser().parseFromString(html, "text/html").body;
+    body.querySelectorAll(".ga-sources, .ga-actions, .ga-copy-md").forEach((e) => e.remove());
+    const words = [], walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) words.push(walk.currentNode.nodeValue);
+    return words.join(" ");
+  };
   const copy = (text) => {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     const area = document.createElement("textarea");
