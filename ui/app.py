@@ -29,6 +29,7 @@ import gradio as gr  # noqa: E402
 from assistant import Answer, Assistant, IndexInfo  # noqa: E402
 from assistant.errors import AssistantError, InvalidQuestion  # noqa: E402
 from assistant.library import Library, LibraryDocument  # noqa: E402
+from index import loading  # noqa: E402
 from assistant.settings import DEFAULT_DOCUMENT  # noqa: E402
 
 from . import render  # noqa: E402
@@ -455,8 +456,9 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
             scope = gr.CheckboxGroup(choices=[(d.title or d.doc_id, d.doc_id) for d in docs],
                                      value=[d.doc_id for d in docs], label="Search in", elem_id="ga-scope")
             if library is not None:
-                kinds = ", ".join(UPLOAD_TYPES)
-                files = gr.File(label=f"Add documents ({kinds})", file_count="multiple", file_types=list(UPLOAD_TYPES),
+                readable = [t for t in UPLOAD_TYPES if t in getattr(loading, "SUPPORTED_SUFFIXES", UPLOAD_TYPES)]
+                files = gr.File(label=f"Add documents ({', '.join(readable)})", file_count="multiple",
+                                file_types=readable,
                                 type="filepath", elem_id="ga-upload", height=120)
                 status = gr.HTML("", elem_id="ga-upload-status", js_on_load=None)
                 removable = [(d.doc_id, d.doc_id) for d in docs if d.removable]
