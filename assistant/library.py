@@ -29,6 +29,7 @@ from index.store import UPLOADS
 
 from .settings import Settings
 
+UPLOAD_TYPES = (".txt", ".md", ".html", ".pdf", ".docx")  # offered in the browser, when the loader reads them
 _KEEP = " -_.(),"
 _MAX_STEM = 80
 
@@ -87,6 +88,13 @@ def safe_name(name: str, taken: Collection[str] = ()) -> str:
         n += 1
         candidate = f"{stem}-{n}{suffix}"
     return candidate
+
+
+def readable_types() -> list[str]:
+    """The upload types the document loader reads, e.g. `['.txt', '.md', '.html']` (plus `.pdf`, `.docx` when it can)."""
+    from index import loading
+
+    return [t for t in UPLOAD_TYPES if t in getattr(loading, "SUPPORTED_SUFFIXES", UPLOAD_TYPES)]
 
 
 def uploads_dir(index_folder: str | os.PathLike) -> Path:

@@ -28,8 +28,7 @@ import gradio as gr  # noqa: E402
 
 from assistant import Answer, Assistant, IndexInfo  # noqa: E402
 from assistant.errors import AssistantError, InvalidQuestion  # noqa: E402
-from assistant.library import Library, LibraryDocument  # noqa: E402
-from index import loading  # noqa: E402
+from assistant.library import Library, LibraryDocument, readable_types  # noqa: E402
 from assistant.settings import DEFAULT_DOCUMENT  # noqa: E402
 
 from . import render  # noqa: E402
@@ -53,7 +52,6 @@ GENERIC_EXAMPLES = [
     "What does the document say about the weather on Mars?",
 ]
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".pdf", ".docx")
 CONCURRENCY = 8       # answers computed at once; the rest wait in the queue
 MAX_QUEUE = 512       # waiting events beyond this are refused with "queue full"
 STREAM_PAUSE = 0.04   # seconds between streamed quotes, so the answer visibly streams in
@@ -456,7 +454,7 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
             scope = gr.CheckboxGroup(choices=[(d.title or d.doc_id, d.doc_id) for d in docs],
                                      value=[d.doc_id for d in docs], label="Search in", elem_id="ga-scope")
             if library is not None:
-                readable = [t for t in UPLOAD_TYPES if t in getattr(loading, "SUPPORTED_SUFFIXES", UPLOAD_TYPES)]
+                readable = readable_types()
                 files = gr.File(label=f"Add documents ({', '.join(readable)})", file_count="multiple",
                                 file_types=readable,
                                 type="filepath", elem_id="ga-upload", height=120)
