@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index import BuildSettings, ChunkerSettings
+from index import BuildSettings, ChunkerSettings, LoadLimits
 
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
 
@@ -32,10 +32,12 @@ class IndexSettings(BaseModel):
     faiss_params: str = Field("", description="FAISS search parameters kept with the index, e.g. `nprobe=64,k_factor_rf=32`.")
     chunker: ChunkerSettings = ChunkerSettings()
     embed_section: bool = True
+    limits: LoadLimits = Field(LoadLimits(), description="What one build reads at most: bytes per file and in all, "
+                                                         "and what a .docx may unpack to (e.g. `ASSISTANT_INDEX__LIMITS__MAX_FILE_BYTES`).")
 
     def build(self) -> BuildSettings:
         return BuildSettings(model=self.model, faiss=self.faiss, faiss_params=self.faiss_params, chunker=self.chunker,
-                             embed_section=self.embed_section)
+                             embed_section=self.embed_section, limits=self.limits)
 
 
 class RetrievalSettings(BaseModel):
