@@ -149,3 +149,12 @@ def test_removing_the_last_document_is_refused(tmp_path, hashing_settings):
 ])
 def test_safe_name(name, taken, expected):
     assert safe_name(name, taken) == expected
+
+
+def test_a_file_whose_content_is_not_its_type_is_refused(served):
+    folder, library, inbox = served
+    change = library.add([("report.pdf", received(inbox, "report.pdf", "Report\n\nPlain text dressed as a PDF.\n")),
+                          ("memo.docx", received(inbox, "memo.docx", b"PK\x03\x04 not really a zip"))])
+    assert change.added == [] and [r.name for r in change.refused] == ["report.pdf", "memo.docx"]
+    for r in change.refused:
+        assert r.reason.startswith(r.name + ": ") and "\n" not in r.reason and str(inbox) not in r.reason

@@ -298,7 +298,8 @@ def test_upload_ask_cite_open_the_document_copy_and_find_the_chat_after_a_reload
                 tab.ask(question)
                 reply = tab.last_reply()
                 assert "[1]" in reply.inner_text(), question
-                assert doc_id in reply.locator("details.ga-source").first.locator("summary").inner_text()
+                summary = reply.locator("details.ga-source").first.locator("summary").inner_text()
+                assert doc_id in summary and (("p. 1" in summary) is doc_id.endswith(".pdf")), summary
             expected = next(iter(questions))
             reply = page.locator("#ga-chat .ga-answer").first
             reply.locator("a.ga-marker").first.click()
