@@ -44,7 +44,7 @@ def to_passages(index: LoadedIndex, ranked: list[ScoredChunk]) -> list[Passage]:
     for rank, c in enumerate(ranked, 1):
         chunk = index.chunks[c.index]
         out.append(Passage(chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, section=chunk.section, text=chunk.text,
-                           start=chunk.start, end=chunk.end, score=round(float(c.score), 6), rank=rank))
+                           start=chunk.start, end=chunk.end, page=chunk.page, score=round(float(c.score), 6), rank=rank))
     return out
 
 
@@ -265,7 +265,7 @@ class Answerer:
             s, e = (int(x) for x in self.index.sentence_span[c.sentence.index])
             citations.append(Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, section=chunk.section,
                                       quote=self.index.documents[chunk.doc_id][s:e], start=s, end=e,
-                                      score=round(float(c.score), 6)))
+                                      page=self.index.page_at(chunk.doc_id, s), score=round(float(c.score), 6)))
         return citations
 
 

@@ -24,6 +24,7 @@ from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays impor
 from .answering import Answerer, to_passages
 from .errors import InvalidQuestion, UnknownDocument
 from .judge import Decision, Judge
+from .library import with_uploads
 from .retrieval import Query, Retriever, make_query
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
 from .text import is_follow_up, words
@@ -62,16 +63,17 @@ class Assistant:
     def _load_default(cls, settings: Settings) -> "Assistant":
         folder = default_index_dir()
         wanted = settings.index.build()
+        sources = with_uploads([str(DEFAULT_DOCUMENT.resolve())], folder)  # and documents uploaded in the browser
         try:
             index = load_index(folder)
-            fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == [str(DEFAULT_DOCUMENT.resolve())]
+            fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == sources
             if fresh:
                 assistant = cls(index, settings)
                 if index.manifest.model.fingerprint == assistant.embedder.fingerprint:
                     return assistant
         except (IndexNotFound, CorruptIndex, StaleIndex):
             pass
-        build_index([DEFAULT_DOCUMENT], folder, wanted)
+        build_index(sources, folder, wanted)
         return cls(load_index(folder), settings)
 
     @classmethod
@@ -127,7 +129,8 @@ class Assistant:
         for d in documents:
             if d not in self.index.documents:
                 raise UnknownDocument(f"no document {d!r} in this index")
-        return frozenset(documents)
+        chosen = frozenset(documents)
+        return None if chosen == self.index.documents.keys() else chosen  # all of them: the plain search
 
     def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None,
                  documents: Sequence[str] | None = None) -> list[Passage]:

@@ -62,6 +62,11 @@ IndexOpt = typer.Option(None, "--index", "-i", help="Index folder (default: $ASS
 JsonOpt = typer.Option(False, "--json", help="Print the JSON payload instead of text.")
 
 
+def page_label(page: int | None) -> str:
+    """Where in a PDF a passage or quote is, as shown after its document: `page_label(4) -> ', p. 4'`; '' without pages."""
+    return f", p. {page}" if page else ""
+
+
 def _settings():
     from .settings import Settings
 
@@ -76,7 +81,7 @@ def _open(index: Optional[Path]):
 
 @index_app.command("build")
 def index_build(
-    paths: List[Path] = typer.Argument(..., help="Files (.txt, .md, .html) or folders to index."),
+    paths: List[Path] = typer.Argument(..., help="Files (.txt, .md, .html, .pdf, .docx) or folders to index."),
     out: Path = typer.Option(DEFAULT_OUT, "--out", "-o", help="Index folder to write (replaced atomically)."),
     model: Optional[str] = typer.Option(None, "--model", help="Embedding model: 'default' (bundled MiniLM), a hub name, a local folder, or 'hashing'."),
     faiss: Optional[str] = typer.Option(None, "--faiss", help="FAISS factory string, e.g. Flat (default), HNSW32, IVF1024,PQ48,RFlat."),
@@ -148,7 +153,7 @@ def retrieve_cmd(
         typer.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
         return
     for p in passages:
-        where = f"{p.doc_id} [{p.start}:{p.end}]"
+        where = f"{p.doc_id}{page_label(p.page)} [{p.start}:{p.end}]"
         typer.echo(typer.style(f"{p.rank}. {p.section or '(no section)'}", bold=True) + f"  {where}  score {p.score:.3f}")
         typer.echo("   " + p.text.replace("\n", "\n   "))
 
@@ -171,7 +176,7 @@ def ask_cmd(
         if answer.related:
             typer.echo(typer.style("Related passages (they do not answer it):", bold=True))
             for p in answer.related:
-                typer.echo(f"  - {p.section or '(no section)'}  {p.doc_id} [{p.start}:{p.end}]")
+                typer.echo(f"  - {p.section or '(no section)'}  {p.doc_id}{page_label(p.page)} [{p.start}:{p.end}]")
         return
     typer.echo(typer.style("Sources:", bold=True))
     shown = set()
@@ -180,7 +185,7 @@ def ask_cmd(
             continue
         shown.add(c.n)
         spans = ", ".join(f"[{x.start}:{x.end}]" for x in answer.citations if x.n == c.n)
-        typer.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id} {spans}")
+        typer.echo(f"  [{c.n}] {c.section or '(no section)'}  {c.doc_id}{page_label(c.page)} {spans}")
 
 
 judge_app = typer.Typer(cls=_Group, no_args_is_help=True,

@@ -178,11 +178,13 @@ class Retriever:
         return (dense + w * lexical) / (1 + w)
 
     def search(self, query: Query, k: int, documents: frozenset[str] | None = None) -> list[ScoredChunk]:
-        """The `k` best passages, best first, each with its scored sentences; with `documents`
-        (doc_ids), only passages of those documents."""
+        """The `k` best passages, best first, each with its scored sentences; only passages of
+        `documents` (doc_ids) when given."""
         idx = self.index
-        allowed = None if documents is None else {ci for d in documents for ci in self.doc_chunks.get(d, ())}
-        if not idx.chunks or k <= 0 or allowed == set():
+        if not idx.chunks or k <= 0:
+            return []
+        allowed = None if documents is None else {ci for d in documents for ci in self.doc_chunks.get(d, [])}
+        if allowed is not None and not allowed:
             return []
         s = self.settings
         qv = self.embedder.embed_query(query.text).astype(np.float32)
@@ -194,14 +196,7 @@ class Retriever:
         # Dense candidates: best sentences, rolled up to their passages by the best sentence.
         dense_rank: dict[int, int] = {}
         if n_sent:
-            if allowed is None:
-                want = min(n_sent, max(s.candidates * 4, k * 4))
-                _, found = idx.faiss_index.search(qv.reshape(1, -1), want)
-                ids = found[0]
-            else:  # the filtered documents' sentences, searched exactly (the index may hold many others)
-                rows = np.array(sorted({r for ci in allowed for r in idx.chunk_sentences[ci]}), dtype=np.int64)
-                ids = rows[np.argsort(-(idx.embeddings[rows] @ qv), kind="stable")] if len(rows) else rows
-            for sid in ids:
+            for sid in self._dense_sentences(qv, max(s.candidates * 4, k * 4), allowed):
                 if sid < 0:
                     continue
                 for ci in idx.sentence_chunks[sid]:
@@ -222,7 +217,9 @@ class Retriever:
             for ci in np.argsort(-bm25, kind="stable")[: s.candidates]:
                 if bm25[ci] > 0:
                     lex_rank[int(ci)] = len(lex_rank)
-        targets = self.targets(query) if allowed is None else self.targets(query) & allowed
+        targets = self.targets(query)
+        if allowed is not None:
+            targets &= allowed
         candidates = set(dense_rank) | set(lex_rank) | targets
         weights = self.term_weights(query)
         why = s.cause_bonus if query.analysis.why else 0.0
@@ -252,6 +249,19 @@ class Retriever:
             scored.append(ScoredChunk(ci, score, best, sents))
         scored.sort(key=lambda c: (-c.score, c.index))
         return self._drop_duplicates(scored, k)
+
+    def _dense_sentences(self, qv: np.ndarray, want: int, allowed: set[int] | None) -> list[int]:
+        """Sentence rows most similar to `qv`, best first: the FAISS index over everything, or an
+        exact scan of the allowed passages' sentences (a filter would starve FAISS's top list)."""
+        idx = self.index
+        if allowed is None:
+            _, ids = idx.faiss_index.search(qv.reshape(1, -1), min(idx.faiss_index.ntotal, want))
+            return [int(i) for i in ids[0]]
+        rows = np.array(sorted({r for ci in allowed for r in idx.chunk_sentences[ci]}), dtype=np.int64)
+        if not len(rows):
+            return []
+        sims = idx.embeddings[rows] @ qv
+        return [int(r) for r in rows[np.argsort(-sims, kind="stable")[:want]]]
 
     def _drop_duplicates(self, ranked: list[ScoredChunk], k: int) -> list[ScoredChunk]:
         """Skip passages mostly contained in a better one, or with the same text as one."""

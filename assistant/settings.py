@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index import BuildSettings, ChunkerSettings
+from index import BuildSettings, ChunkerSettings, LoadLimits
 
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
 
@@ -32,10 +32,12 @@ class IndexSettings(BaseModel):
     faiss_params: str = Field("", description="FAISS search parameters kept with the index, e.g. `nprobe=64,k_factor_rf=32`.")
     chunker: ChunkerSettings = ChunkerSettings()
     embed_section: bool = True
+    limits: LoadLimits = Field(LoadLimits(), description="What one build reads at most: bytes per file and in all, "
+                                                         "and what a .docx may unpack to (e.g. `ASSISTANT_INDEX__LIMITS__MAX_FILE_BYTES`).")
 
     def build(self) -> BuildSettings:
         return BuildSettings(model=self.model, faiss=self.faiss, faiss_params=self.faiss_params, chunker=self.chunker,
-                             embed_section=self.embed_section)
+                             embed_section=self.embed_section, limits=self.limits)
 
 
 class RetrievalSettings(BaseModel):
@@ -80,6 +82,12 @@ class LimitSettings(BaseModel):
     max_history: int = Field(10, ge=0, description="Earlier turns considered for a follow-up (longer ones are ignored).")
 
 
+class UploadSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_file_bytes: int = Field(20 * 2**20, ge=1, description="A document uploaded from the browser larger than this is refused.")
+    max_total_bytes: int = Field(200 * 2**20, ge=1, description="Uploaded documents of one index may not add up to more than this.")
+
+
 class Settings(BaseModel):
     """Every knob of the assistant. Defaults are what the eval figures in the README were measured with."""
 
@@ -89,6 +97,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     limits: LimitSettings = LimitSettings()
+    uploads: UploadSettings = UploadSettings()
 
     @classmethod
     def from_env(cls) -> "Settings":

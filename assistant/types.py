@@ -17,6 +17,7 @@ class Passage(BaseModel):
     text: str = Field(description="The passage, verbatim.")
     start: int = Field(description="Character offset of the passage in its document.")
     end: int = Field(description="Character offset just past the passage.")
+    page: int | None = Field(None, description="1-based page of a PDF the passage starts on; None for documents without pages.")
     score: float = Field(description="Relevance score; higher is better (comparable within one question).")
     rank: int = Field(description="1-based rank of the passage for this question.")
 
@@ -33,6 +34,7 @@ class Citation(BaseModel):
     quote: str = Field(description="Exactly `document_text(doc_id)[start:end]`.")
     start: int = Field(description="Character offset of the quote in its document.")
     end: int = Field(description="Character offset just past the quote.")
+    page: int | None = Field(None, description="1-based page of a PDF the quote starts on (shown as \"p. 4\"); None for documents without pages.")
     score: float = Field(description="How strongly the quote answers the question (0..1): the judge's probability, or the retrieval support without a judge.")
 
 

@@ -4,14 +4,14 @@ from .chunking import Chunk, ChunkerSettings, Sentence, chunk_document, split_se
 from .embedding import DEFAULT_MODEL, Embedder, HashingEmbedder, get_embedder
 from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, IndexWriteError, ModelError,
                      NoDocuments, StaleIndex)
-from .loading import Block, Document, load_document, load_documents
+from .loading import Block, Document, LoadLimits, load_document, load_documents, page_at
 from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_index, read_manifest,
                     rebuild_hint, stale_reasons)
 
 __all__ = [
     "AssistantError", "Block", "BuildSettings", "Chunk", "ChunkerSettings", "CorruptIndex", "DEFAULT_MODEL",
-    "Document", "DocumentError", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "IndexWriteError", "LoadedIndex",
+    "Document", "DocumentError", "LoadLimits", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "IndexWriteError", "LoadedIndex",
     "Manifest", "ModelError", "NoDocuments", "Sentence", "StaleIndex", "build_index", "chunk_document",
-    "get_embedder", "load_document", "load_documents", "load_index", "read_manifest", "rebuild_hint",
+    "get_embedder", "load_document", "load_documents", "load_index", "page_at", "read_manifest", "rebuild_hint",
     "split_sentences", "stale_reasons",
 ]

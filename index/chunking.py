@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .loading import Block, Document, strip_span as _trim
+from .loading import Block, Document, page_at, strip_span as _trim
 
 
 class ChunkerSettings(BaseModel):
@@ -53,6 +53,7 @@ class Chunk(BaseModel):
     doc_id: str
     section: str = Field("", description="Title of the heading the chunk sits under ('' before any heading).")
     ordinal: int = Field(description="Position of the chunk in its document, from 0.")
+    page: int | None = Field(None, description="1-based PDF page the chunk starts on; None for documents without pages.")
     start: int
     end: int
     text: str
@@ -214,6 +215,7 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
             ordinal = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}#{ordinal}", doc_id=doc.doc_id, section=section, ordinal=ordinal,
+                page=page_at(doc.pages, start),
                 start=start, end=end, text=doc.text[start:end],
                 sentences=[Sentence(start=u.start, end=u.end, item=u.item) for u in piece],
             ))

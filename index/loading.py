@@ -1,15 +1,22 @@
-"""Reads `.txt`, `.md` and `.html` files into plain text with structure marks.
+"""Reads `.txt`, `.md`, `.html`, `.pdf` and `.docx` files into plain text with structure marks.
 
 Every loader returns the document text (UTF-8, newlines normalised to `\\n`) and a
 list of blocks (`heading`, `paragraph`, `item`) whose offsets index into that text,
 so later stages can quote it to the character. Markdown text is kept as written
 (quotes can contain `*emphasis*` marks); HTML is reduced to its visible text with
-headings and list items on lines of their own, scripts and styles dropped.
-PDF, DOCX and other binary formats are not handled: they are reported and skipped.
+headings and list items on lines of their own, scripts and styles dropped. PDF
+(`index.pdf`, the text layer through pypdf, with each page's span kept in
+`Document.pages`) and Word (`index.word`, python-docx, headings from paragraph
+styles) are turned into text the same way; the text built from them is the text
+that offsets point into. What a file is, is decided by its content, not its name:
+`%PDF-` is a PDF, a ZIP holding `word/document.xml` is a Word document, anything else
+must be UTF-8 text under a text name (`.txt`, `.md`, `.html`). Other formats (legacy
+`.doc`, spreadsheets, images, scanned PDFs without a text layer) are reported and skipped.
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import os
@@ -19,11 +26,29 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from .errors import DocumentError, NoDocuments
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
-                      ".html": "html", ".htm": "html"}
+                      ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+FORMATS = ".txt, .md, .html, .pdf or .docx"
 MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class LoadLimits(BaseModel):
+    """What one build reads at most. Not part of an index's identity: changing a limit never makes it stale."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1, description="A larger file is skipped and reported.")
+    max_total_bytes: int = Field(1024 * 2**20, ge=1, description="Files read by one build, in bytes altogether; "
+                                                                 "files past it are skipped and reported.")
+    max_unpacked_bytes: int = Field(256 * 2**20, ge=1, description="A .docx whose members unpack to more is refused "
+                                                                   "(a zip bomb), before anything is unpacked.")
+    max_compression_ratio: float = Field(200.0, ge=1, description="A .docx member over 1 MB compressed more than "
+                                                                  "this many to one is refused (a zip bomb).")
+    max_zip_members: int = Field(10_000, ge=1, description="A .docx with more files inside is refused.")
 
 
 @dataclass(frozen=True)
@@ -44,6 +69,19 @@ class Document:
     text: str
     sha256: str
     blocks: list[Block] = field(default_factory=list)
+    pages: list[tuple[int, int]] = field(default_factory=list)  # PDF: span of page i + 1 in `text`; [] otherwise
+
+
+def page_at(pages: list[tuple[int, int]], offset: int) -> int | None:
+    """The 1-based page holding character `offset`, or None for a document without pages.
+
+    >>> page_at([(0, 10), (10, 10), (10, 25)], 12), page_at([(0, 10)], 3), page_at([], 3)
+    (3, 1, None)
+    """
+    if not pages:
+        return None
+    i = bisect.bisect_right([s for s, _ in pages], offset) - 1
+    return max(i, 0) + 1
 
 
 def content_hash(data: bytes) -> str:
@@ -294,45 +332,98 @@ def doc_id_for(path: Path, root: Path | None) -> str:
     return path.name
 
 
-def load_document(path: str | os.PathLike, doc_id: str | None = None) -> Document:
-    """Read one file into a `Document`, or raise `DocumentError` naming the file."""
-    p = Path(path)
-    name = str(p)
-    kind = SUPPORTED_SUFFIXES.get(p.suffix.lower())
-    if kind is None:
-        raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use .txt, .md or .html")
+def sniff(data: bytes) -> str:
+    """What the bytes are, whatever the file is called: `pdf`, `zip`, `ole` (legacy Office) or `text`.
+
+    >>> sniff(b"%PDF-1.7 ..."), sniff(b"PK\\x03\\x04..."), sniff(b"Hello")
+    ('pdf', 'zip', 'text')
+    """
+    if b"%PDF-" in data[:1024]:  # readers accept the header anywhere in the first kilobyte
+        return "pdf"
+    if data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    return "text"
+
+
+def _read_bytes(p: Path, name: str, limit: int) -> bytes:
     try:
         st = p.stat()
         if not stat.S_ISREG(st.st_mode):  # a FIFO would block forever, /dev/zero never end
             raise DocumentError(f"{name}: not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise DocumentError(f"{name}: {st.st_size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit per file")
+        if st.st_size > limit:
+            raise DocumentError(f"{name}: {st.st_size / 2**20:.0f} MB is over the {limit / 2**20:.0f} MB limit per file")
         with open(p, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            raise DocumentError(f"{name}: over the {MAX_FILE_BYTES // 2**20} MB limit per file")
+            data = f.read(limit + 1)
     except OSError as exc:
         raise DocumentError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    text = decode_text(data, name)
+    if len(data) > limit:
+        raise DocumentError(f"{name}: over the {limit / 2**20:.0f} MB limit per file")
+    return data
+
+
+def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: LoadLimits | None = None) -> Document:
+    """Read one file into a `Document`, or raise `DocumentError` naming the file.
+
+    The content decides the reader: a PDF or Word file is read as one whatever its name;
+    text must carry a text name (`.txt`, `.md`, `.html`), which picks plain, Markdown or HTML.
+    """
+    limits = limits or LoadLimits()
+    p = Path(path)
+    name = str(p)
+    named = SUPPORTED_SUFFIXES.get(p.suffix.lower())
+    if named is None and not p.is_file():
+        raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use {FORMATS}")
+    data = _read_bytes(p, name, limits.max_file_bytes)
+    kind = sniff(data)
     title = ""
-    if kind == "html":
-        text, blocks, title = html_to_text(text)
-        if not text.strip():
-            raise DocumentError(f"{name}: no visible text")
+    pages: list[tuple[int, int]] = []
+    if kind == "pdf":
+        from .pdf import read_pdf
+
+        text, blocks, title, pages = read_pdf(data, name)
+    elif kind == "zip":
+        from .word import read_docx
+
+        text, blocks, title = read_docx(data, name, limits)
+    elif kind == "ole":
+        raise DocumentError(f"{name}: a legacy Office file (.doc, .xls, .ppt); save it as .docx or PDF")
+    elif named is None:
+        raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use {FORMATS}")
+    elif named in ("pdf", "docx"):
+        what = "PDF (no %PDF- header)" if named == "pdf" else "Word document (not a ZIP archive)"
+        raise DocumentError(f"{name}: not a {what}; the file holds something else (text or a damaged download)")
     else:
-        blocks = text_blocks(text, markdown=(kind == "markdown"))
+        text = decode_text(data, name)
+        if named == "html":
+            text, blocks, title = html_to_text(text)
+            if not text.strip():
+                raise DocumentError(f"{name}: no visible text")
+        else:
+            blocks = text_blocks(text, markdown=(named == "markdown"))
     if not title:
         heads = [b for b in blocks if b.kind == "heading"]
         title = text[heads[0].start:heads[0].end] if heads else p.stem
     return Document(doc_id=doc_id or p.name, path=os.path.realpath(p), title=title.strip(), text=text,
-                    sha256=content_hash(data), blocks=blocks)
+                    sha256=content_hash(data), blocks=blocks, pages=pages)
+
+
+def _sniff_file(p: Path) -> str:
+    """`sniff` of a file's first kilobyte ('' when it cannot be read)."""
+    try:
+        with open(p, "rb") as f:
+            return sniff(f.read(1024))
+    except OSError:
+        return ""
 
 
 def find_files(paths: list[str | os.PathLike]) -> tuple[list[tuple[Path, str]], list[str]]:
     """Expand files and folders into `(file, doc_id)` pairs, sorted; also return problems found.
 
-    Folders are walked without following symlinks to folders (no loops); unsupported
-    files inside folders are skipped silently, an unsupported file named directly is a problem.
+    Folders are walked without following symlinks to folders (no loops); files inside
+    folders are picked by name and others skipped silently. A file named directly is taken
+    when its name is supported or its content is a PDF or a ZIP (Word); otherwise it is a problem.
     The same file reached twice (by two paths or a link) is kept once.
     """
     found: list[tuple[Path, str]] = []
@@ -359,8 +450,8 @@ def find_files(paths: list[str | os.PathLike]) -> tuple[list[tuple[Path, str]], 
                         continue
                     add(f, doc_id_for(f, p))
         elif p.is_file():
-            if p.suffix.lower() not in SUPPORTED_SUFFIXES:
-                problems.append(f"{p}: unsupported file type {p.suffix or '(none)'!r}; use .txt, .md or .html")
+            if p.suffix.lower() not in SUPPORTED_SUFFIXES and _sniff_file(p) not in ("pdf", "zip"):
+                problems.append(f"{p}: unsupported file type {p.suffix or '(none)'!r}; use {FORMATS}")
                 continue
             add(p, p.name)
         else:
@@ -374,20 +465,32 @@ def find_files(paths: list[str | os.PathLike]) -> tuple[list[tuple[Path, str]], 
     return unique, problems
 
 
-def load_documents(paths: list[str | os.PathLike]) -> tuple[list[Document], list[str]]:
+def load_documents(paths: list[str | os.PathLike], limits: LoadLimits | None = None) -> tuple[list[Document], list[str]]:
     """Load every supported file under `paths`; unreadable ones are reported, not fatal.
 
+    Files past `limits.max_total_bytes` (read so far) are reported and skipped.
     Raises `NoDocuments` when nothing at all could be loaded.
     """
+    limits = limits or LoadLimits()
     files, problems = find_files(paths)
     docs: list[Document] = []
     by_hash: dict[str, Document] = {}
+    total = 0
     for f, doc_id in files:
         try:
-            doc = load_document(f, doc_id)
+            size = f.stat().st_size
+        except OSError:
+            size = 0  # load_document words the error
+        if total + size > limits.max_total_bytes:
+            problems.append(f"{f}: skipped, the files before it reach the {limits.max_total_bytes / 2**20:.0f} MB "
+                            f"limit for one build")
+            continue
+        try:
+            doc = load_document(f, doc_id, limits)
         except DocumentError as exc:
             problems.append(str(exc))
             continue
+        total += size
         same = by_hash.get(doc.sha256)
         if same is not None:
             problems.append(f"{f}: same content as {same.doc_id}; indexed once")
@@ -396,5 +499,5 @@ def load_documents(paths: list[str | os.PathLike]) -> tuple[list[Document], list
         docs.append(doc)
     if not docs:
         detail = f" ({problems[0]})" if problems else ""
-        raise NoDocuments(f"no readable .txt, .md or .html documents in {', '.join(map(str, paths))}{detail}")
+        raise NoDocuments(f"no readable {FORMATS} documents in {', '.join(map(str, paths))}{detail}")
     return docs, problems

@@ -6,11 +6,14 @@ themselves. Each build folder has:
     manifest.json     schema version, model and weights hash, dimension, chunker settings,
                       each document's path and content hash, counts, FAISS description,
                       and the size and sha256 of every other file
-    documents.jsonl   one line per document: id, path, title, hash and full text
-    chunks.jsonl      one line per chunk, with its sentences' offsets
+    documents.jsonl   one line per document: id, path, title, hash, full text and (PDF)
+                      each page's span in the text
+    chunks.jsonl      one line per chunk, with its sentences' offsets and (PDF) its page
     embeddings.npy    one unit vector per distinct sentence (float32, no pickle)
     vectors.faiss     the FAISS index over those vectors (row i = sentence i)
 
+A `documents/` folder beside the builds holds documents uploaded from the browser
+(see `assistant.library`); it is part of the index's sources and never collected.
 A build is written to a hidden temporary folder, synced, renamed into place, and only
 then named in `CURRENT` (written to a temporary file and renamed over it). A crash at
 any moment leaves the previous build live and loadable; the build before that is kept
@@ -39,10 +42,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .chunking import Chunk, ChunkerSettings, chunk_document
 from .embedding import Embedder, file_sha256 as _sha256, get_embedder
 from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex
-from .loading import Document, load_documents
+from .loading import Document, LoadLimits, load_documents, page_at
 
-SCHEMA_VERSION = 1
+# 2: chunks may carry a `page` and documents their page spans (PDF). A schema-1 index has
+# neither and reads the same, so it still opens; older code refuses a schema-2 index by name.
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 CURRENT = "CURRENT"
+UPLOADS = "documents"  # documents added to a served index from the browser (assistant.library); never collected
 FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss")
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
@@ -66,6 +73,7 @@ class DocumentRecord(BaseModel):
     chars: int
     chunks: int
     sentences: int
+    pages: int = Field(0, description="Pages of a PDF (0 for documents without pages).")
 
 
 class FileRecord(BaseModel):
@@ -103,6 +111,7 @@ class BuildSettings(BaseModel):
     faiss: str = "Flat"
     faiss_params: str = ""  # search-time only: changing it does not make an index stale
     embed_section: bool = True
+    limits: LoadLimits = LoadLimits()  # what a build reads at most: changing it does not make an index stale
 
 
 @dataclass
@@ -123,6 +132,11 @@ class LoadedIndex:
     sentence_chunks: list[list[int]] = field(default_factory=list)
     chunk_sentences: list[list[int]] = field(default_factory=list)
     chunk_by_id: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # doc_id -> page spans (PDF only)
+
+    def page_at(self, doc_id: str, offset: int) -> int | None:
+        """The 1-based page of `doc_id` holding character `offset`; None for a document without pages."""
+        return page_at(self.pages.get(doc_id, []), offset)
 
     def sentence_text(self, i: int) -> str:
         s, e = self.sentence_span[i]
@@ -241,7 +255,7 @@ def build_index(
     out = Path(out_dir)
     progress = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or get_embedder(settings.model)
-    docs, problems = load_documents(list(paths))
+    docs, problems = load_documents(list(paths), settings.limits)
     for p in problems:
         if on_problem:
             on_problem(p)
@@ -337,14 +351,16 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         chunk_counts = {d.doc_id: len(cs) for d, cs in zip(docs, doc_chunks)}
         for doc in docs:
             st = Path(doc.path).stat() if Path(doc.path).exists() else None
-            doc_lines.append(json.dumps({"doc_id": doc.doc_id, "path": doc.path, "title": doc.title,
-                                         "sha256": doc.sha256, "text": doc.text}, ensure_ascii=False))
+            line = {"doc_id": doc.doc_id, "path": doc.path, "title": doc.title, "sha256": doc.sha256, "text": doc.text}
+            if doc.pages:
+                line["pages"] = doc.pages
+            doc_lines.append(json.dumps(line, ensure_ascii=False))
             records.append(DocumentRecord(doc_id=doc.doc_id, path=doc.path, title=doc.title, sha256=doc.sha256,
                                           size=st.st_size if st else 0, mtime_ns=st.st_mtime_ns if st else 0,
                                           chars=len(doc.text), chunks=chunk_counts[doc.doc_id],
-                                          sentences=len(by_doc_rows.get(doc.doc_id, []))))
+                                          sentences=len(by_doc_rows.get(doc.doc_id, [])), pages=len(doc.pages)))
         _write(tmp / "documents.jsonl", ("\n".join(doc_lines) + "\n").encode("utf-8"))
-        _write(tmp / "chunks.jsonl", ("\n".join(c.model_dump_json() for c in chunks) + "\n").encode("utf-8"))
+        _write(tmp / "chunks.jsonl", ("\n".join(c.model_dump_json(exclude_none=True) for c in chunks) + "\n").encode("utf-8"))
         with open(tmp / "embeddings.npy", "wb") as f:
             np.save(f, vectors, allow_pickle=False)
             f.flush()
@@ -404,7 +420,7 @@ def _point_current(out: Path, build_id: str) -> None:
 def _collect_garbage(out: Path, keep: set[str]) -> None:
     """Remove builds other than `keep` (the live one and the one before it) and stale temporary folders."""
     for p in out.iterdir():
-        if p.name in keep or p.name == ".lock" or p.name == CURRENT:
+        if p.name in keep or p.name in (".lock", CURRENT, UPLOADS):
             continue
         if p.is_dir() and (not p.name.startswith(".") or p.name.startswith(".tmp-")):
             shutil.rmtree(p, ignore_errors=True)
@@ -470,7 +486,7 @@ def read_manifest(folder: str | os.PathLike) -> tuple[Path, Manifest]:
         manifest = Manifest.model_validate_json(raw)
     except ValidationError:
         raise CorruptIndex(f"{path} is damaged (not a valid manifest); rebuild with {rebuild_hint(folder)}") from None
-    if manifest.schema_version != SCHEMA_VERSION:
+    if manifest.schema_version not in READABLE_SCHEMAS:
         raise StaleIndex(f"{folder} was built by another version (schema {manifest.schema_version}); "
                          f"rebuild with {rebuild_hint(folder, manifest)}")
     return build, manifest
@@ -513,12 +529,15 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
             raise bad(name, "does not match its checksum (damaged or replaced)")
     documents: dict[str, str] = {}
     titles: dict[str, str] = {}
+    pages: dict[str, list[tuple[int, int]]] = {}
     try:
         for line in (build / "documents.jsonl").read_text(encoding="utf-8").splitlines():
             if line:
                 d = json.loads(line)
                 documents[d["doc_id"]] = d["text"]
                 titles[d["doc_id"]] = d["title"]
+                if d.get("pages"):
+                    pages[d["doc_id"]] = [(int(s), int(e)) for s, e in d["pages"]]
     except (ValueError, KeyError, TypeError):
         raise bad("documents.jsonl", "is damaged") from None
     try:
@@ -556,7 +575,7 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
         sentence_span=np.array([(r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, 2),
         sentence_item=np.array([r[3] for r in rows], dtype=bool),
         sentence_chunks=sent_chunks, chunk_sentences=chunk_sents,
-        chunk_by_id={c.chunk_id: i for i, c in enumerate(chunks)},
+        chunk_by_id={c.chunk_id: i for i, c in enumerate(chunks)}, pages=pages,
     )
 
 

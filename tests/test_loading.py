@@ -53,7 +53,8 @@ def test_newlines_are_normalised_and_the_document_hash_is_of_the_bytes(tmp_path)
     ("blank.txt", b" \n\n\t", "empty"),
     ("binary.txt", b"\x00\x01\x02PNG\x00" * 50, "binary"),
     ("latin1.txt", "café au lait".encode("latin-1"), "not UTF-8"),
-    ("doc.pdf", b"%PDF-1.4", "unsupported"),
+    ("doc.pdf", b"%PDF-1.4", "damaged PDF"),
+    ("doc.xyz", b"Text with a name no reader takes.", "unsupported"),
 ])
 def test_unreadable_files_are_reported_by_name(tmp_path, name, data, expect):
     p = tmp_path / name

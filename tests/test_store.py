@@ -44,7 +44,7 @@ def test_round_trip_gives_identical_content_and_search(corpus, tmp_path):
 
 def test_manifest_records_what_the_index_was_built_from(corpus, tmp_path):
     m = build(corpus, tmp_path / "idx")
-    assert m.schema_version == 1 and m.model.name == "hashing" and m.faiss == "Flat"
+    assert m.schema_version == 2 and m.model.name == "hashing" and m.faiss == "Flat"
     assert {d.doc_id for d in m.documents} == {"tea.txt", "bicycles.md", "volcanoes.html"}
     assert set(m.files) == {"documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss"}
     raw = json.loads((tmp_path / "idx" / read_current(tmp_path / "idx") / "manifest.json").read_text())

@@ -2,7 +2,8 @@
 
 Only stdlib and typer are imported here; gradio and the assistant load inside the command,
 so other verbs stay fast. Safe defaults: binds 127.0.0.1; a non-local `--host` without
-`--auth` (or ASSISTANT_AUTH) prints a warning; no share links; no CORS headers without `--cors`.
+`--auth` (or ASSISTANT_AUTH) prints a warning and is read-only (no uploads) unless `--uploads`;
+`--read-only` turns uploads off anywhere; no share links; no CORS headers without `--cors`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ def register(app: typer.Typer) -> None:
         api_concurrency: int = typer.Option(4, "--api-concurrency", min=1, max=64, metavar="N",
                                             envvar="ASSISTANT_API_CONCURRENCY",
                                             help="REST answers computed at once; the rest wait."),
+        read_only: Optional[bool] = typer.Option(
+            None, "--read-only/--uploads",
+            help="Whether the page may add and remove documents of the index. Default: uploads on "
+                 "127.0.0.1, or with --auth; read-only when serving the network without --auth."),
     ) -> None:
         """Start the chat in the browser (a Gradio app) and the REST API (/v1) on http://HOST:PORT.
 
@@ -57,10 +62,13 @@ def register(app: typer.Typer) -> None:
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
-        if not is_loopback(host) and credentials is None:
+        exposed = not is_loopback(host) and credentials is None
+        if exposed:
             typer.echo(f"warning: serving on {host} without --auth: anyone who can reach this machine can use "
                        f"the {'chat' if token else 'assistant'}. Add --auth USER:PASS (or set ASSISTANT_AUTH).",
                        err=True)
+        if read_only is None:
+            read_only = exposed
 
         if not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
             # Answers run side by side in threads; BLAS threads of their own would only fight over the
@@ -75,7 +83,9 @@ def register(app: typer.Typer) -> None:
         from ui.rest import Access, build_api
 
         holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
-        demo = build_app(holder)
+        demo = build_app(holder, uploads=not read_only)
+        if read_only:
+            typer.echo("Read-only: documents cannot be added or removed from the page.", err=True)
         api = build_api(holder, Access(credentials, token), concurrency=api_concurrency, cors=cors)
         try:
             url = launch(demo, host=host, port=port, auth=credentials, api=api, served=holder)

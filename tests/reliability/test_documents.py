@@ -78,7 +78,7 @@ def test_bad_files_are_each_reported_once_and_the_rest_indexed(docs, tmp_path):
     (docs / "nested").mkdir()
     os.symlink(docs, docs / "nested" / "up")  # a folder loop: never followed
     (docs / "nested" / "notes.txt").write_text("Notes\n\nThe nested folder is indexed too.\n", encoding="utf-8")
-    (docs / "report.pdf").write_bytes(b"%PDF-1.4\n")  # inside a folder: not a document type, ignored
+    (docs / "report.pdf").write_bytes(b"%PDF-1.4\n")  # found in the folder and named again: reported once
 
     t0 = time.perf_counter()
     proc = build(docs, docs / "report.pdf", out=tmp_path / "index")
@@ -90,7 +90,7 @@ def test_bad_files_are_each_reported_once_and_the_rest_indexed(docs, tmp_path):
         assert len(mine) == 1, (name, lines)
         assert why in mine[0], (name, mine[0])
     pdf = [line for line in lines if "report.pdf" in line]
-    assert len(pdf) == 1 and "unsupported" in pdf[0]
+    assert len(pdf) == 1 and "damaged PDF" in pdf[0]
     assert len(lines) == len(bad) + 1
     assert "indexed 4 document(s)" in proc.stdout and f"skipped {len(bad) + 1}" in proc.stdout
     assert indexed_ids(tmp_path / "index") == sorted(GOOD + ["nested/notes.txt"])

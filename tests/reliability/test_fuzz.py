@@ -167,6 +167,38 @@ def test_random_bytes_load_or_are_reported(tmp_path_factory, data, suffix):
         check_document(doc, SMALL)
 
 
+@pytest.fixture(scope="module")
+def office_files(tmp_path_factory):
+    """A small real PDF (two pages) and Word file to damage."""
+    from tests_helpers import make_docx, make_pdf
+
+    folder = tmp_path_factory.mktemp("office")
+    pdf = make_pdf(folder / "v.pdf", [[("Hello world, a line of text.", 0.9), ("Another line here.", 0.878)],
+                                      [("Page two text.", 0.9)]])
+    docx = make_docx(folder / "v.docx", [("Heading 1", "Head"), ("Normal", "Para one."), ("List Bullet", "item")])
+    return {".pdf": pdf.read_bytes(), ".docx": docx.read_bytes()}
+
+
+@fuzz(200)
+@given(suffix=st.sampled_from([".pdf", ".docx"]), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), max_size=40),
+       cut=st.one_of(st.none(), st.floats(0, 1)))
+def test_damaged_pdf_and_word_files_load_or_are_reported(tmp_path_factory, office_files, suffix, flips, cut):
+    data = bytearray(office_files[suffix])
+    for where, value in flips:
+        data[min(int(where * len(data)), len(data) - 1)] = value
+    if cut is not None:
+        data = data[: int(cut * len(data))]
+    path = tmp_path_factory.mktemp("fuzz-office") / f"file{suffix}"
+    path.write_bytes(bytes(data))
+    t0 = time.perf_counter()
+    doc = load_or_report(path)
+    assert time.perf_counter() - t0 < 10
+    if doc is not None:
+        check_document(doc, SMALL)
+        for b in doc.blocks:
+            assert b.start < b.end and doc.text[b.start:b.end].strip() == doc.text[b.start:b.end]
+
+
 @fuzz(800)
 @given(text=document_text, suffix=st.sampled_from(SUFFIXES), encoding=st.sampled_from(["utf-8", "surrogatepass"]))
 @example(text="<p>" + "a" * 30_000 + "</p>", suffix=".html", encoding="utf-8")

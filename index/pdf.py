@@ -1,0 +1,284 @@
+"""Reads the text layer of a PDF into plain text, blocks and page ranges (pypdf).
+
+pypdf gives each page's text line by line, with the position and size of the text
+it came from. Lines are put back together here: a wider gap than the page's usual
+line spacing ends a paragraph, a line in a larger (or bold) font standing alone is a
+heading, a line opening with a bullet or `1.` starts a list item. Lines of a paragraph
+are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
+line is joined again when the whole word is known (`infor-` + `mation`) and keeps
+its hyphen otherwise (`well-` + `known`); a paragraph that runs on over a page break
+is joined the same way. Bare page numbers and running headers or footers (the same
+first or last line on most pages) are dropped. The text built here IS the document
+text: blocks and the page ranges (`pages[i]` is the span of page i + 1) index into it,
+so quotes stay exact. Left out: OCR (a PDF without a text layer is refused by name),
+tables and columns as such (their text comes in pypdf's reading order), images,
+annotations, forms and attachments. An encrypted PDF is read only when it opens with
+an empty password (a PDF that merely restricts printing); otherwise it is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import re
+import statistics
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from .errors import DocumentError
+from .loading import _BULLET, _SENTENCE_END, Block
+
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
+                            "\t": " ", "\xa0": " "})
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b\ufeff]")
+_PAGE_NUMBER = re.compile(r"^[-–—\s]*(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?[-–—\s]*$", re.IGNORECASE)
+_WORD_END = re.compile(r"([^\W\d_]*)[^\W_]-$")
+_WORD_START = re.compile(r"^[^\W\d_]*")
+_TERMINAL = re.compile(r"[.!?:…][\"”’)\]]*$")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a page: its text and, when pypdf told us, its baseline height, font size and weight."""
+
+    text: str
+    y: float | None = None
+    size: float = 0.0
+    bold: bool = False
+
+
+# ---------------------------------------------------------------- pure assembly
+
+
+def join_lines(a: str, b: str, known: Callable[[str], bool]) -> str:
+    """What goes between line `a` and the next line `b` of one paragraph, and what of `a`'s end is kept.
+
+    Returns the joint: `" "` for a soft wrap, `""` to glue a hyphenated word (the hyphen kept),
+    or `"\\b"` to glue it and drop the hyphen.
+
+    >>> known = {"information"}.__contains__
+    >>> [join_lines("the infor-", "mation age", known), join_lines("a well-", "known fact", known),
+    ...  join_lines("end of", "line", known), join_lines("co-", "Operation", known)]
+    ['\\x08', '', ' ', '']
+    """
+    if a.endswith("\u00ad"):
+        return "\b"
+    end = _WORD_END.search(a)
+    if not (end and b[:1].isalnum()):
+        return " "
+    tail = _WORD_START.match(b).group(0)
+    word = a[end.start():-1] + tail
+    return "\b" if tail[:1].islower() and word.isalpha() and known(word) else ""
+
+
+def _furniture(pages: list[list[Line]]) -> set[tuple[int, int]]:
+    """(page, line) positions of page numbers and running headers/footers."""
+    drop: set[tuple[int, int]] = set()
+    edges: dict[str, list[tuple[int, int]]] = {}
+    for p, lines in enumerate(pages):
+        for i in {0, 1, len(lines) - 2, len(lines) - 1}:
+            if not 0 <= i < len(lines):
+                continue
+            text = lines[i].text.strip()
+            if i in (0, len(lines) - 1) and _PAGE_NUMBER.match(text):
+                drop.add((p, i))
+            elif text:
+                edges.setdefault(re.sub(r"\d+", "#", text.lower()), []).append((p, i))
+    if len(pages) >= 3:
+        for where in edges.values():
+            if len({p for p, _ in where}) >= max(3, len(pages) // 2):
+                drop.update(where)
+    return drop
+
+
+def _typical(values: list[float], default: float) -> float:
+    return statistics.median(values) if values else default
+
+
+def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str, list[Block], list[tuple[int, int]]]:
+    """The document text, its blocks and each page's span, from the lines of every page.
+
+    >>> text, blocks, pages = assemble([[Line("Intro", 700, 16), Line("A soft", 680, 10), Line("wrap.", 668, 10)],
+    ...                                 [Line("Next page.", 700, 10)]], lambda w: False)
+    >>> text, [(b.kind, text[b.start:b.end]) for b in blocks], pages
+    ('Intro\\n\\nA soft wrap.\\n\\nNext page.', [('heading', 'Intro'), ('paragraph', 'A soft wrap.'), ('paragraph', 'Next page.')], [(0, 21), (21, 31)])
+    """
+    drop = _furniture(pages)
+    clean = [[ln for i, ln in enumerate(lines) if (p, i) not in drop and ln.text.strip()] for p, lines in enumerate(pages)]
+    sizes: dict[float, int] = {}
+    gaps: list[float] = []
+    for lines in clean:
+        for ln in lines:
+            sizes[round(ln.size, 1)] = sizes.get(round(ln.size, 1), 0) + len(ln.text)
+        gaps += [a.y - b.y for a, b in zip(lines, lines[1:])
+                 if a.y is not None and b.y is not None and a.y > b.y and round(a.size, 1) == round(b.size, 1)]
+    body = max(sizes, key=sizes.get) if sizes else 0.0
+    spacing = _typical(gaps, 0.0)
+    big = sorted({round(ln.size, 1) for lines in clean for ln in lines if body and ln.size >= 1.15 * body}, reverse=True)
+
+    def heading_level(ln: Line) -> int:
+        s = ln.text.strip()
+        if len(s) > 120 or _BULLET.match(ln.text) or not body:
+            return 0
+        if round(ln.size, 1) in big:
+            return min(big.index(round(ln.size, 1)) + 1, 5)
+        if ln.bold and ln.size >= body * 0.95 and not _SENTENCE_END.search(s):
+            return min(len(big) + 1, 6)
+        return 0
+
+    def breaks(a: Line, b: Line) -> bool:
+        """Does a new block start at `b`, the line after `a` on the same page?"""
+        if heading_level(a) or heading_level(b) or _BULLET.match(b.text):
+            return True
+        if a.y is None or b.y is None or not spacing:
+            return False
+        gap = a.y - b.y
+        return gap < 0 or gap > 1.45 * spacing * max(b.size / body if body else 1.0, 1.0) or abs(a.size - b.size) > 0.15 * body
+
+    # Blocks as (kind, level, [(page, line text)]); a paragraph running on over a page break is continued.
+    raw: list[tuple[str, int, list[tuple[int, str]]]] = []
+    for p, lines in enumerate(clean):
+        for i, ln in enumerate(lines):
+            text = ln.text.strip()
+            if i and not breaks(lines[i - 1], ln):
+                raw[-1][2].append((p, text))
+                continue
+            level = heading_level(ln)
+            kind = "heading" if level else "item" if _BULLET.match(ln.text) else "paragraph"
+            if (i == 0 and kind == "paragraph" and raw and raw[-1][0] == "paragraph"
+                    and not _TERMINAL.search(raw[-1][2][-1][1])):
+                raw[-1][2].append((p, text))
+                continue
+            raw.append((kind, level, [(p, text)]))
+
+    out: list[str] = []
+    length = 0
+    blocks: list[Block] = []
+    starts: list[int | None] = [None] * len(pages)
+    for kind, level, lines in raw:
+        if out:
+            out.append("\n\n")
+            length += 2
+        block_start = length
+        for j, (p, line) in enumerate(lines):
+            if j:
+                joint = join_lines(lines[j - 1][1], line, known)
+                if joint == "\b":  # drop the hyphen that broke the word
+                    out[-1] = out[-1][:-1]
+                    length -= 1
+                else:
+                    out.append(joint)
+                    length += len(joint)
+            if starts[p] is None:
+                starts[p] = length
+            out.append(line)
+            length += len(line)
+        marker = _BULLET.match(lines[0][1]) if kind == "item" else None
+        blocks.append(Block(kind, block_start + (marker.end() if marker else 0), length, level))
+    text = "".join(out)
+    # A page spans from its first character to the next page's; an empty page starts where the next one does.
+    begin = [0] * len(pages)
+    nxt = len(text)
+    for p in range(len(pages) - 1, -1, -1):
+        nxt = starts[p] if starts[p] is not None else nxt
+        begin[p] = nxt
+    ends = begin[1:] + [len(text)]
+    return text, blocks, list(zip(begin, ends))
+
+
+# ---------------------------------------------------------------- reading with pypdf
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pypdf reports what it repairs through logging and warnings; a damaged file is our error to word."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def page_lines(page) -> list[Line]:
+    """The lines of one pypdf page, each with the baseline, size and weight of its longest piece of text."""
+    lines: list[Line] = []
+    parts: list[str] = []
+    best: tuple[int, float | None, float, bool] = (0, None, 0.0, False)  # chars, y, size, bold
+
+    def end_line() -> None:
+        nonlocal parts, best
+        text = _CONTROLS.sub("", "".join(parts).translate(_LIGATURES))
+        if text.strip():
+            lines.append(Line(text, best[1], best[2], best[3]))
+        parts, best = [], (0, None, 0.0, False)
+
+    def visit(text: str, cm, tm, font, size) -> None:
+        nonlocal best
+        pieces = text.split("\n")
+        for k, piece in enumerate(pieces):
+            if k:
+                end_line()
+            parts.append(piece)
+            n = len(piece.strip())
+            if n > best[0]:
+                # text space -> page space: the baseline height and the vertical scale of the font
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                scale = ((tm[2] * cm[0] + tm[3] * cm[2]) ** 2 + (tm[2] * cm[1] + tm[3] * cm[3]) ** 2) ** 0.5
+                name = str(font.get("/BaseFont", "")) if hasattr(font, "get") else ""
+                best = (n, float(y), float(size) * float(scale), "bold" in name.lower() or "black" in name.lower())
+
+    page.extract_text(visitor_text=visit)
+    end_line()
+    return lines
+
+
+@functools.lru_cache(maxsize=1)
+def _english():
+    from spellchecker import SpellChecker
+
+    return SpellChecker(language="en").word_frequency
+
+
+def word_checker(pages: list[list[Line]]) -> Callable[[str], bool]:
+    """Is a word real: written whole elsewhere in the document, or in pyspellchecker's English list?"""
+    own = {w.lower() for lines in pages for ln in lines for w in re.findall(r"[^\W\d_]+", ln.text)}
+    return lambda word: word.lower() in own or word.lower() in _english()
+
+
+def read_pdf(data: bytes, name: str) -> tuple[str, list[Block], str, list[tuple[int, int]]]:
+    """`(text, blocks, title, pages)` of a PDF's text layer, or `DocumentError` naming the file."""
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    with _quiet():
+        try:
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                try:
+                    opened = reader.decrypt("")
+                except Exception:  # noqa: BLE001 - e.g. AES without its crypto package: still refused
+                    opened = 0
+                if not opened:
+                    raise DocumentError(f"{name}: encrypted PDF (a password is needed to read it); not indexed")
+            pages = [page_lines(page) for page in reader.pages]
+            title = ""
+            with contextlib.suppress(Exception):
+                title = str((reader.metadata or {}).get("/Title") or "").strip()
+        except DocumentError:
+            raise
+        except (PdfReadError, Exception) as exc:  # noqa: BLE001 - a hostile file can break a parser in any way
+            reason = " ".join(str(exc).split())[:80] or type(exc).__name__
+            raise DocumentError(f"{name}: damaged PDF, cannot be read ({reason})") from None
+    if not pages:
+        raise DocumentError(f"{name}: PDF with no pages")
+    text, blocks, spans = assemble(pages, word_checker(pages))
+    if not text.strip():
+        raise DocumentError(f"{name}: no text layer: OCR is not done (a scanned PDF?); not indexed")
+    return text, blocks, title, spans
