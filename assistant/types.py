@@ -73,6 +73,7 @@ class IndexInfo(BaseModel):
     model_fingerprint: str
     dim: int
     faiss: str
+    store: str = Field("", description="Where the vectors are searched: FAISS in the folder, or a Milvus collection.")
     documents: list[dict] = Field(description="Per document: doc_id, title, path, chars, chunks.")
     chunks: int
     sentences: int

@@ -27,17 +27,21 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(7860, "--port", metavar="P", help="Port to listen on."),
         auth: Optional[str] = typer.Option(None, "--auth", metavar="USER:PASS", envvar="ASSISTANT_AUTH",
                                            show_envvar=True, help="Require this login to use the app."),
+        store: Optional[str] = typer.Option(None, "--store", metavar="URI", help=(
+            "Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION "
+            "(token from $ASSISTANT_MILVUS_TOKEN); with --index, where that index's collection is served now.")),
     ) -> None:
         """Start the chat in the browser (a Gradio app) on http://HOST:PORT."""
         # here, not at the top: `assistant ask` must not pay for plugins
         from assistant.errors import UsageError
-        from assistant.options import is_loopback, parse_auth
+        from assistant.options import is_loopback, parse_auth, parse_store_option
 
         if not 1 <= port <= 65535:
             raise UsageError(f"--port must be between 1 and 65535, not {port}")
         if not host.strip():
             raise UsageError("--host must not be empty")
         credentials = parse_auth(auth)
+        store = parse_store_option(store)
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
@@ -50,7 +54,10 @@ def register(app: typer.Typer) -> None:
 
         from ui.app import AssistantHolder, build_app, launch
 
-        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
+        settings = Settings.from_env()
+        if store is not None:
+            settings = settings.with_(index={"store": store})
+        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=settings))
         demo = build_app(holder)
         try:
             url = launch(demo, host=host, port=port, auth=credentials)
