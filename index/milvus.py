@@ -38,7 +38,7 @@ INSTALL = "pip install 'grounded-assistant[milvus]'"
 def _quiet() -> None:
     """Their errors become our one-line messages, not log records with tracebacks (pymilvus configures
     its loggers when imported, so this runs after the import)."""
-    for name in ("pymilvus", "milvus_lite"):
+    for name in ("pymilvus", "milvus_lite", "grpc._server"):  # Lite's in-process server logs calls it lacks
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
@@ -89,6 +89,10 @@ def _lite_locked(path: str) -> bool:
     """Whether another process holds Milvus Lite's lock on `path` (it serves one process at a time)."""
     import fcntl
 
+    from milvus_lite.server_manager import server_manager_instance
+
+    if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):
+        return False  # this process serves it already
     lock = os.path.join(path, "LOCK")
     if not os.path.exists(lock):
         return False
