@@ -295,6 +295,6 @@ def test_a_store_run_writes_its_own_readme_block_and_leaves_the_other_alone(tmp_
                       "<!-- store-figures:start -->\n<!-- store-figures:end -->\n")
     report.update_readme(results, readme)
     text = readme.read_text()
-    assert "kept" in text and "| 100,000 | milvus-lite | HNSW32 | efSearch=128 | 12.5 | 4.25 | 6.0 | 0.970 |" in text
+    assert "kept" in text and "| 100,000 | milvus-lite | HNSW32 | efSearch=128 | 12.5 | 4.25 | 6.00 | 0.970 |" in text
     results["parts"]["store"]["rows"] = []
     assert report.check_results(results) == ["store has no rows or a row lacks fields"]
