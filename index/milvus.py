@@ -89,8 +89,10 @@ def _lite_locked(path: str) -> bool:
     """Whether another process holds Milvus Lite's lock on `path` (it serves one process at a time)."""
     import fcntl
 
-    from milvus_lite.server_manager import server_manager_instance
-
+    try:
+        from milvus_lite.server_manager import server_manager_instance
+    except ImportError:
+        raise StoreError(f"Milvus Lite is not installed: {INSTALL}") from None
     if os.path.abspath(path) in getattr(server_manager_instance, "_servers", {}):
         return False  # this process serves it already
     lock = os.path.join(path, "LOCK")

@@ -67,10 +67,7 @@ def test_a_bad_store_is_a_usage_error_before_any_work(tmp_path, tiny_corpus):
     assert result.exit_code == 2 and result.output.count("\n") == 1
 
 
-# ---------------------------------------------------------------- Milvus Lite
-
-pytest.importorskip("pymilvus", reason="the Milvus store needs the milvus extra: pip install -e '.[milvus]'")
-pytest.importorskip("milvus_lite", reason="the Milvus store needs the milvus extra: pip install -e '.[milvus]'")
+# ---------------------------------------------------------------- Milvus Lite (every test below takes `lite`)
 
 
 def release(db) -> None:
@@ -89,6 +86,9 @@ def corpus(tmp_path, tiny_corpus):
 
 @pytest.fixture
 def lite(tmp_path):
+    """A `--store` for a Milvus Lite file of this test; skips the test without the milvus extra."""
+    for module in ("pymilvus", "milvus_lite"):
+        pytest.importorskip(module, reason="the Milvus store needs the milvus extra: pip install -e '.[milvus]'")
     db = tmp_path / "vectors.db"
     yield f"milvus-lite:{db}"
     release(db)
