@@ -49,7 +49,7 @@ class Assistant:
         settings = settings or Settings()
         if index_dir is None:
             return cls._load_default(settings)
-        index = load_index(index_dir)
+        index = load_index(index_dir, store=settings.index.store or None)
         reasons = stale_reasons(index.manifest)
         assistant = cls(index, settings)
         if not reasons and index.manifest.model.fingerprint != assistant.embedder.fingerprint:
@@ -61,11 +61,11 @@ class Assistant:
 
     @classmethod
     def _load_default(cls, settings: Settings) -> "Assistant":
-        folder = default_index_dir()
+        folder = default_index_dir(settings.index.store)
         wanted = settings.index.build()
         sources = with_uploads([str(DEFAULT_DOCUMENT.resolve())], folder)  # and documents uploaded in the browser
         try:
-            index = load_index(folder)
+            index = load_index(folder, store=wanted.store or None)
             fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == sources
             if fresh:
                 assistant = cls(index, settings)
@@ -74,7 +74,7 @@ class Assistant:
         except (IndexNotFound, CorruptIndex, StaleIndex):
             pass
         build_index(sources, folder, wanted)
-        return cls(load_index(folder), settings)
+        return cls(load_index(folder, store=wanted.store or None), settings)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | os.PathLike], index_dir: str | os.PathLike,
@@ -82,7 +82,7 @@ class Assistant:
         """Index the given files and folders into `index_dir` (re-embedding only what changed), then open it."""
         settings = settings or Settings()
         build_index(list(paths), index_dir, settings.index.build(), progress=progress)
-        return cls(load_index(index_dir), settings)
+        return cls(load_index(index_dir, store=settings.index.store or None), settings)
 
     # ------------------------------------------------------------ asking
 
@@ -216,6 +216,7 @@ def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:
     return IndexInfo(
         folder=str(index.folder), build_id=m.build_id, created_at=m.created_at, model=m.model.label,
         model_fingerprint=m.model.fingerprint, dim=m.model.dim, faiss=m.faiss,
+        store=index.vectors.describe() if index.vectors is not None else "",
         documents=[{"doc_id": d.doc_id, "title": d.title, "path": d.path, "chars": d.chars, "chunks": d.chunks}
                    for d in m.documents],
         chunks=m.counts.get("chunks", 0), sentences=m.counts.get("sentences", 0), stale=stale or [],

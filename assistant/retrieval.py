@@ -1,7 +1,7 @@
 """Finds the passages, and inside them the sentences, that best match a question.
 
-Hybrid: dense sentence vectors (FAISS) and BM25 over passages (bm25s, with stemming)
-each bring `candidates` passages; every passage of either list is then scored by one
+Hybrid: dense sentence vectors (the index's vector store: FAISS or Milvus) and BM25 over
+passages (bm25s, with stemming) each bring `candidates` passages; every passage of either list is then scored by one
 formula (`Retriever.search`): its best sentence's score, which mixes the sentence's
 cosine similarity with how much of the question's (IDF-weighted) vocabulary it and its
 section title cover, plus the similarity of the passage as a whole. The answer judge
@@ -192,12 +192,12 @@ class Retriever:
             # Half the earlier turn for context, half the follow-up itself for its new focus.
             qv = qv + self.embedder.embed_query(query.question).astype(np.float32)
             qv /= float(np.linalg.norm(qv)) or 1.0
-        n_sent = idx.faiss_index.ntotal
+        n_sent = len(idx.sentence_doc)
         # Dense candidates: best sentences, rolled up to their passages by the best sentence.
         dense_rank: dict[int, int] = {}
         if n_sent:
-            for sid in self._dense_sentences(qv, max(s.candidates * 4, k * 4), allowed):
-                if sid < 0:
+            for sid in self._dense_sentences(qv, min(n_sent, max(s.candidates * 4, k * 4)), allowed):
+                if not 0 <= sid < n_sent:
                     continue
                 for ci in idx.sentence_chunks[sid]:
                     if ci not in dense_rank and (allowed is None or ci in allowed):
@@ -251,12 +251,13 @@ class Retriever:
         return self._drop_duplicates(scored, k)
 
     def _dense_sentences(self, qv: np.ndarray, want: int, allowed: set[int] | None) -> list[int]:
-        """Sentence rows most similar to `qv`, best first: the FAISS index over everything, or an
-        exact scan of the allowed passages' sentences (a filter would starve FAISS's top list)."""
+        """Sentence rows most similar to `qv`, best first: the vector store over everything (FAISS
+        in the folder or Milvus, see index.vectors), or an exact scan of the allowed passages'
+        sentences (a filter would starve the store's top list)."""
         idx = self.index
         if allowed is None:
-            _, ids = idx.faiss_index.search(qv.reshape(1, -1), min(idx.faiss_index.ntotal, want))
-            return [int(i) for i in ids[0]]
+            _, rows = idx.vectors.search(qv, want)
+            return [int(i) for i in rows.tolist()]
         rows = np.array(sorted({r for ci in allowed for r in idx.chunk_sentences[ci]}), dtype=np.int64)
         if not len(rows):
             return []

@@ -75,6 +75,7 @@ class IndexInfo(BaseModel):
     model_fingerprint: str = Field(description="Hash of the embedding model's weights.")
     dim: int = Field(description="Dimensions of the sentence vectors.")
     faiss: str = Field(description="FAISS factory string of the vector index.")
+    store: str = Field("", description="Where the vectors are searched: FAISS in the folder, or a Milvus collection.")
     documents: list[dict] = Field(description="Per document: doc_id, title, path, chars, chunks.")
     chunks: int = Field(description="Passages in the index.")
     sentences: int = Field(description="Distinct sentences embedded.")

@@ -41,13 +41,16 @@ def register(app: typer.Typer) -> None:
             None, "--read-only/--uploads",
             help="Whether the page may add and remove documents of the index. Default: uploads on "
                  "127.0.0.1, or with --auth; read-only when serving the network without --auth."),
+        store: Optional[str] = typer.Option(None, "--store", metavar="URI", help=(
+            "Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION "
+            "(token from $ASSISTANT_MILVUS_TOKEN); with --index, where that index's collection is served now.")),
     ) -> None:
         """Start the chat in the browser (a Gradio app) and the REST API (/v1) on http://HOST:PORT.
 
         The API also accepts `Authorization: Bearer TOKEN` when ASSISTANT_API_TOKEN is set."""
         # here, not at the top: `assistant ask` must not pay for plugins
         from assistant.errors import UsageError
-        from assistant.options import is_loopback, parse_auth
+        from assistant.options import is_loopback, parse_auth, parse_store_option
 
         if not 1 <= port <= 65535:
             raise UsageError(f"--port must be between 1 and 65535, not {port}")
@@ -59,6 +62,7 @@ def register(app: typer.Typer) -> None:
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise UsageError(f"--cors {origin}: give an origin like https://app.example.com (scheme and host, "
                                  "no path), or *")
+        store = parse_store_option(store)
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
@@ -82,7 +86,10 @@ def register(app: typer.Typer) -> None:
         from ui.app import AssistantHolder, build_app, launch
         from ui.rest import Access, build_api
 
-        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
+        settings = Settings.from_env()
+        if store is not None:
+            settings = settings.with_(index={"store": store})
+        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=settings))
         demo = build_app(holder, uploads=not read_only)
         if read_only:
             typer.echo("Read-only: documents cannot be added or removed from the page.", err=True)
