@@ -22,8 +22,9 @@ from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, Sta
 
 from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays importable
 from .answering import Answerer, to_passages
-from .errors import InvalidQuestion
+from .errors import InvalidQuestion, UnknownDocument
 from .judge import Decision, Judge
+from .library import with_uploads
 from .retrieval import Query, Retriever, make_query
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
 from .text import is_follow_up, words
@@ -48,7 +49,7 @@ class Assistant:
         settings = settings or Settings()
         if index_dir is None:
             return cls._load_default(settings)
-        index = load_index(index_dir)
+        index = load_index(index_dir, store=settings.index.store or None)
         reasons = stale_reasons(index.manifest)
         assistant = cls(index, settings)
         if not reasons and index.manifest.model.fingerprint != assistant.embedder.fingerprint:
@@ -60,19 +61,20 @@ class Assistant:
 
     @classmethod
     def _load_default(cls, settings: Settings) -> "Assistant":
-        folder = default_index_dir()
+        folder = default_index_dir(settings.index.store)
         wanted = settings.index.build()
+        sources = with_uploads([str(DEFAULT_DOCUMENT.resolve())], folder)  # and documents uploaded in the browser
         try:
-            index = load_index(folder)
-            fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == [str(DEFAULT_DOCUMENT.resolve())]
+            index = load_index(folder, store=wanted.store or None)
+            fresh = not stale_reasons(index.manifest, wanted) and index.manifest.sources == sources
             if fresh:
                 assistant = cls(index, settings)
                 if index.manifest.model.fingerprint == assistant.embedder.fingerprint:
                     return assistant
         except (IndexNotFound, CorruptIndex, StaleIndex):
             pass
-        build_index([DEFAULT_DOCUMENT], folder, wanted)
-        return cls(load_index(folder), settings)
+        build_index(sources, folder, wanted)
+        return cls(load_index(folder, store=wanted.store or None), settings)
 
     @classmethod
     def from_paths(cls, paths: Sequence[str | os.PathLike], index_dir: str | os.PathLike,
@@ -80,7 +82,7 @@ class Assistant:
         """Index the given files and folders into `index_dir` (re-embedding only what changed), then open it."""
         settings = settings or Settings()
         build_index(list(paths), index_dir, settings.index.build(), progress=progress)
-        return cls(load_index(index_dir), settings)
+        return cls(load_index(index_dir, store=settings.index.store or None), settings)
 
     # ------------------------------------------------------------ asking
 
@@ -116,26 +118,45 @@ class Assistant:
             return make_query(question, previous)
         return make_query(question)
 
-    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None) -> list[Passage]:
+    def _documents(self, documents: Sequence[str] | None) -> frozenset[str] | None:
+        """The doc_ids to search in (None: all); UnknownDocument names the first one the index lacks."""
+        if documents is None:
+            return None
+        if isinstance(documents, str) or not all(isinstance(d, str) for d in documents):
+            raise InvalidQuestion("documents must be a list of doc_ids")
+        if not documents:
+            raise InvalidQuestion("documents is empty: leave it out to search every document")
+        for d in documents:
+            if d not in self.index.documents:
+                raise UnknownDocument(f"no document {d!r} in this index")
+        chosen = frozenset(documents)
+        return None if chosen == self.index.documents.keys() else chosen  # all of them: the plain search
+
+    def retrieve(self, question: str, k: int | None = None, history: Sequence[str] | None = None,
+                 documents: Sequence[str] | None = None) -> list[Passage]:
         """The `k` passages that best match the question, best first; a follow-up is searched
-        in the context of `history` (earlier questions, oldest first), as `ask` does."""
+        in the context of `history` (earlier questions, oldest first), as `ask` does. With
+        `documents` (doc_ids), only passages of those documents."""
         question = self._validate(question)
         k = self.settings.retrieval.k if k is None else k
         if not isinstance(k, int) or k < 1:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
+        only = self._documents(documents)
         query = self.resolve(question, history)
-        ranked = self.retriever.search(query, k)
+        ranked = self.retriever.search(query, k, only)
         if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
             ranked, _ = self.answerer.judge_passages(query, ranked)
         return to_passages(self.index, ranked)
 
-    def ask(self, question: str, history: Sequence[str] | None = None) -> Answer:
-        """An answer made of verified quotes with citations, or an abstention with related passages."""
+    def ask(self, question: str, history: Sequence[str] | None = None, documents: Sequence[str] | None = None) -> Answer:
+        """An answer made of verified quotes with citations, or an abstention with related passages.
+        With `documents` (doc_ids), only those documents are searched and quoted."""
         t0 = time.perf_counter()
         question = self._validate(question)
+        only = self._documents(documents)
         query = self.resolve(question, history)
-        ranked, judged = self.answerer.judge_passages(query,
-                                                      self.retriever.search(query, self.settings.answer.passages))
+        ranked, judged = self.answerer.judge_passages(
+            query, self.retriever.search(query, self.settings.answer.passages, only))
         t1 = time.perf_counter()
 
         def timing() -> Timing:
@@ -151,7 +172,7 @@ class Assistant:
         try:
             return self.index.documents[doc_id]
         except KeyError:
-            raise AssistantError(f"no document {doc_id!r} in this index") from None
+            raise UnknownDocument(f"no document {doc_id!r} in this index") from None
 
     @property
     def title(self) -> str:
@@ -195,6 +216,7 @@ def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:
     return IndexInfo(
         folder=str(index.folder), build_id=m.build_id, created_at=m.created_at, model=m.model.label,
         model_fingerprint=m.model.fingerprint, dim=m.model.dim, faiss=m.faiss,
+        store=index.vectors.describe() if index.vectors is not None else "",
         documents=[{"doc_id": d.doc_id, "title": d.title, "path": d.path, "chars": d.chars, "chunks": d.chunks}
                    for d in m.documents],
         chunks=m.counts.get("chunks", 0), sentences=m.counts.get("sentences", 0), stale=stale or [],

@@ -21,6 +21,8 @@ from typer.core import TyperGroup
 
 from index.errors import AssistantError, UsageError
 
+from .options import STORE_HELP, parse_store_option
+
 DEFAULT_OUT = Path("assistant-index")
 
 
@@ -60,6 +62,7 @@ app.add_typer(index_app, name="index")
 IndexOpt = typer.Option(None, "--index", "-i", help="Index folder (default: $ASSISTANT_INDEX, else the bundled article).",
                         envvar="ASSISTANT_INDEX", show_envvar=False)
 JsonOpt = typer.Option(False, "--json", help="Print the JSON payload instead of text.")
+StoreOpt = typer.Option(None, "--store", help=STORE_HELP + " With --index: where that index's collection is served now.")
 
 
 def page_label(page: int | None) -> str:
@@ -67,16 +70,19 @@ def page_label(page: int | None) -> str:
     return f", p. {page}" if page else ""
 
 
-def _settings():
+def _settings(store: Optional[str] = None):
+    """Settings from the environment, with `--store` (checked here: a bad value is a usage error)."""
     from .settings import Settings
 
-    return Settings.from_env()
+    settings = Settings.from_env()
+    store = parse_store_option(store)
+    return settings if store is None else settings.with_(index={"store": store})
 
 
-def _open(index: Optional[Path]):
+def _open(index: Optional[Path], store: Optional[str] = None):
     from .api import Assistant
 
-    return Assistant.load(index, _settings())
+    return Assistant.load(index, _settings(store))
 
 
 @index_app.command("build")
@@ -86,44 +92,77 @@ def index_build(
     model: Optional[str] = typer.Option(None, "--model", help="Embedding model: 'default' (bundled MiniLM), a hub name, a local folder, or 'hashing'."),
     faiss: Optional[str] = typer.Option(None, "--faiss", help="FAISS factory string, e.g. Flat (default), HNSW32, IVF1024,PQ48,RFlat."),
     faiss_params: Optional[str] = typer.Option(None, "--faiss-params", help="FAISS search parameters kept with the index, e.g. efSearch=128 or nprobe=64,k_factor_rf=32."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP + " Milvus takes --faiss Flat, HNSWn or IVFn,Flat."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Index documents into a folder; unchanged documents are not embedded again."""
-    from index import build_index
-
-    settings = _settings()
-    build = settings.index.build()
+    build = _settings(store).index.build()
     changes = {k: v for k, v in {"model": model, "faiss": faiss, "faiss_params": faiss_params}.items() if v}
     if changes:
         build = build.model_copy(update=changes)
+    manifest = _build(paths, out, build)
+    _report_build(manifest, out, as_json)
+
+
+def _build(paths, out: Path, build):
+    from index import build_index
+
     try:
-        manifest = build_index(paths, out, build, on_problem=lambda p: typer.echo(f"skipped: {p}", err=True))
+        return build_index(paths, out, build, on_problem=lambda p: typer.echo(f"skipped: {p}", err=True))
     except ValueError as exc:  # an invalid FAISS string is a usage error
-        raise UsageError(f"--faiss / --faiss-params: {exc}") from None
+        raise UsageError(f"--faiss / --faiss-params / --store: {exc}") from None
+
+
+def _report_build(manifest, out: Path, as_json: bool) -> None:
     if as_json:
         typer.echo(manifest.model_dump_json(indent=2))
         return
     c = manifest.counts
     typer.echo(f"indexed {c['documents']} document(s): {c['chunks']} chunks, {c['sentences']} sentences "
                f"({c['embedded']} embedded, {c['reused']} reused), skipped {c['skipped']} -> {out}")
+    if manifest.store is not None:
+        typer.echo(f"vectors in {manifest.store.spec().text()} (collection {manifest.store.collection}, "
+                   f"alias {manifest.store.alias})")
     if out != DEFAULT_OUT or not os.environ.get("ASSISTANT_INDEX"):
         typer.echo(f'ask with: assistant ask "your question" --index {out}')
+
+
+@index_app.command("move")
+def index_move(
+    folder: Path = typer.Argument(..., help="An index folder built before."),
+    store: str = typer.Option(..., "--store", help=STORE_HELP),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move an index's vectors to another store (e.g. Milvus), rebuilding it from its recorded sources
+    with its model and settings; unchanged documents reuse their vectors, nothing is embedded again."""
+    from index.store import read_manifest
+
+    _, m = read_manifest(folder)
+    if not m.sources:
+        raise UsageError(f"{folder} does not record its sources; rebuild it with assistant index build PATH... "
+                         f"--out {folder} --store {store}")
+    build = _settings(store).index.build().model_copy(update={
+        "model": m.model.name, "chunker": m.chunker, "embed_section": m.embed_section, "faiss": m.faiss,
+        "faiss_params": m.faiss_params})
+    _report_build(_build(m.sources, folder, build), folder, as_json)
 
 
 @index_app.command("info")
 def index_info_cmd(
     folder: Optional[Path] = typer.Argument(None, help="Index folder (default: the bundled article's index)."),
+    store: Optional[str] = StoreOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Show what an index holds and whether it is stale."""
+    """Show what an index holds, where its vectors are searched, and whether it is stale."""
     from index import load_index, stale_reasons
 
     from .api import Assistant, index_age, index_info
 
+    settings = _settings(store)
     if folder is None:
-        loaded = Assistant.load(None, _settings()).index
+        loaded = Assistant.load(None, settings).index
     else:
-        loaded = load_index(folder)
+        loaded = load_index(folder, store=settings.index.store or None)
     info = index_info(loaded, stale_reasons(loaded.manifest))
     if as_json:
         typer.echo(info.model_dump_json(indent=2))
@@ -131,6 +170,7 @@ def index_info_cmd(
     typer.echo(f"index     {info.folder} (build {info.build_id}, {index_age(info.created_at)} old)")
     typer.echo(f"model     {info.model} ({info.dim} dims, weights {info.model_fingerprint[:12]})")
     typer.echo(f"faiss     {info.faiss}")
+    typer.echo(f"store     {info.store}")
     typer.echo(f"content   {len(info.documents)} document(s), {info.chunks} chunks, {info.sentences} sentences")
     for d in info.documents[:20]:
         typer.echo(f"  {d['doc_id']}  {d['chars']} chars, {d['chunks']} chunks  {d['title'][:60]}")
@@ -143,12 +183,13 @@ def index_info_cmd(
 def retrieve_cmd(
     question: str = typer.Argument(..., help="The question."),
     index: Optional[Path] = IndexOpt,
+    store: Optional[str] = StoreOpt,
     k: int = typer.Option(5, "-k", min=1, max=100, help="How many passages."),
     history: List[str] = typer.Option([], "--after", help="An earlier question this one follows up (repeatable, oldest first)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Show the passages that best match a question."""
-    passages = _open(index).retrieve(question, k, history=history)
+    passages = _open(index, store).retrieve(question, k, history=history)
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in passages], indent=2, ensure_ascii=False))
         return
@@ -162,11 +203,12 @@ def retrieve_cmd(
 def ask_cmd(
     question: str = typer.Argument(..., help="The question."),
     index: Optional[Path] = IndexOpt,
+    store: Optional[str] = StoreOpt,
     history: List[str] = typer.Option([], "--after", help="An earlier question this one follows up (repeatable, oldest first)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Answer with verified quotes and their sources, or say the document doesn't say."""
-    answer = _open(index).ask(question, history=history)
+    answer = _open(index, store).ask(question, history=history)
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
         return

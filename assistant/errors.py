@@ -14,9 +14,15 @@ class InvalidQuestion(AssistantError):
     exit_code = 2
 
 
+class UnknownDocument(AssistantError):
+    """A doc_id the index does not hold (a typo, or a document removed by a rebuild). A usage error: exit code 2."""
+
+    exit_code = 2
+
+
 class GroundingError(AssistantError):
     """An answer failed its citation check. Always a bug: it is raised, never returned."""
 
 
 __all__ = ["AssistantError", "CorruptIndex", "DocumentError", "GroundingError", "IndexBusy", "IndexNotFound",
-           "InvalidQuestion", "ModelError", "NoDocuments", "StaleIndex", "UsageError"]
+           "InvalidQuestion", "ModelError", "NoDocuments", "StaleIndex", "UnknownDocument", "UsageError"]

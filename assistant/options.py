@@ -1,5 +1,5 @@
-"""Command-line values more than one verb reads: a `--auth USER:PASS` login and whether a
-host or URL stays on this machine.
+"""Command-line values more than one verb reads: a `--auth USER:PASS` login, a `--store` URI
+and whether a host or URL stays on this machine.
 
 Bad values raise `UsageError` (one line, exit code 2 at the CLI), the one way the edges
 report a usage mistake. Not here: the verbs' own options, and environment variables
@@ -26,6 +26,28 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     if not sep or not user or not password:
         raise UsageError("--auth must look like USER:PASS (both non-empty)")
     return user, password
+
+
+STORE_HELP = ("Where the vectors are searched: faiss (in the index folder, the default), milvus-lite:PATH.db "
+              "(embedded Milvus Lite) or milvus://HOST:PORT/COLLECTION (a Milvus server; token from "
+              "$ASSISTANT_MILVUS_TOKEN).")
+
+
+def parse_store_option(value: str | None) -> str | None:
+    """A `--store` value in its normal form; None (not given) stays None; a bad one raises UsageError.
+
+    >>> parse_store_option("faiss"), parse_store_option(None), parse_store_option("milvus://db/docs")
+    ('faiss', None, 'milvus://db:19530/docs')
+    """
+    if value is None:
+        return None
+    from index import parse_store
+
+    try:
+        spec = parse_store(value)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    return spec.text()
 
 
 def is_loopback(host: str) -> bool:

@@ -1,7 +1,7 @@
 """Finds the passages, and inside them the sentences, that best match a question.
 
-Hybrid: dense sentence vectors (FAISS) and BM25 over passages (bm25s, with stemming)
-each bring `candidates` passages; every passage of either list is then scored by one
+Hybrid: dense sentence vectors (the index's vector store: FAISS or Milvus) and BM25 over
+passages (bm25s, with stemming) each bring `candidates` passages; every passage of either list is then scored by one
 formula (`Retriever.search`): its best sentence's score, which mixes the sentence's
 cosine similarity with how much of the question's (IDF-weighted) vocabulary it and its
 section title cover, plus the similarity of the passage as a whole. The answer judge
@@ -177,10 +177,14 @@ class Retriever:
         w = self.settings.sentence_weight
         return (dense + w * lexical) / (1 + w)
 
-    def search(self, query: Query, k: int) -> list[ScoredChunk]:
-        """The `k` best passages, best first, each with its scored sentences."""
+    def search(self, query: Query, k: int, documents: frozenset[str] | None = None) -> list[ScoredChunk]:
+        """The `k` best passages, best first, each with its scored sentences; only passages of
+        `documents` (doc_ids) when given."""
         idx = self.index
         if not idx.chunks or k <= 0:
+            return []
+        allowed = None if documents is None else {ci for d in documents for ci in self.doc_chunks.get(d, [])}
+        if allowed is not None and not allowed:
             return []
         s = self.settings
         qv = self.embedder.embed_query(query.text).astype(np.float32)
@@ -188,17 +192,15 @@ class Retriever:
             # Half the earlier turn for context, half the follow-up itself for its new focus.
             qv = qv + self.embedder.embed_query(query.question).astype(np.float32)
             qv /= float(np.linalg.norm(qv)) or 1.0
-        n_sent = idx.faiss_index.ntotal
+        n_sent = len(idx.sentence_doc)
         # Dense candidates: best sentences, rolled up to their passages by the best sentence.
         dense_rank: dict[int, int] = {}
         if n_sent:
-            want = min(n_sent, max(s.candidates * 4, k * 4))
-            _, ids = idx.faiss_index.search(qv.reshape(1, -1), want)
-            for sid in ids[0]:
-                if sid < 0:
+            for sid in self._dense_sentences(qv, min(n_sent, max(s.candidates * 4, k * 4)), allowed):
+                if not 0 <= sid < n_sent:
                     continue
                 for ci in idx.sentence_chunks[sid]:
-                    if ci not in dense_rank:
+                    if ci not in dense_rank and (allowed is None or ci in allowed):
                         dense_rank[ci] = len(dense_rank)
                 if len(dense_rank) >= s.candidates:
                     break
@@ -208,10 +210,16 @@ class Retriever:
         known = {t: w for t, w in query.terms.items() if t in vocab}
         if known:
             bm25 = sum(w * self.bm25.get_scores([t]).astype(np.float32) for t, w in known.items())
+            if allowed is not None:
+                keep = np.zeros(len(bm25), dtype=bool)
+                keep[list(allowed)] = True
+                bm25 = np.where(keep, bm25, 0.0)
             for ci in np.argsort(-bm25, kind="stable")[: s.candidates]:
                 if bm25[ci] > 0:
                     lex_rank[int(ci)] = len(lex_rank)
         targets = self.targets(query)
+        if allowed is not None:
+            targets &= allowed
         candidates = set(dense_rank) | set(lex_rank) | targets
         weights = self.term_weights(query)
         why = s.cause_bonus if query.analysis.why else 0.0
@@ -241,6 +249,20 @@ class Retriever:
             scored.append(ScoredChunk(ci, score, best, sents))
         scored.sort(key=lambda c: (-c.score, c.index))
         return self._drop_duplicates(scored, k)
+
+    def _dense_sentences(self, qv: np.ndarray, want: int, allowed: set[int] | None) -> list[int]:
+        """Sentence rows most similar to `qv`, best first: the vector store over everything (FAISS
+        in the folder or Milvus, see index.vectors), or an exact scan of the allowed passages'
+        sentences (a filter would starve the store's top list)."""
+        idx = self.index
+        if allowed is None:
+            _, rows = idx.vectors.search(qv, want)
+            return [int(i) for i in rows.tolist()]
+        rows = np.array(sorted({r for ci in allowed for r in idx.chunk_sentences[ci]}), dtype=np.int64)
+        if not len(rows):
+            return []
+        sims = idx.embeddings[rows] @ qv
+        return [int(r) for r in rows[np.argsort(-sims, kind="stable")[:want]]]
 
     def _drop_duplicates(self, ranked: list[ScoredChunk], k: int) -> list[ScoredChunk]:
         """Skip passages mostly contained in a better one, or with the same text as one."""

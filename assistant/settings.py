@@ -20,9 +20,14 @@ from index import BuildSettings, ChunkerSettings, LoadLimits
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
 
 
-def default_index_dir() -> Path:
+def default_index_dir(store: str = "") -> Path:
+    """The bundled article's cached index; one folder per vector store, so switching stores never rebuilds."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "grounded-assistant" / "default-index"
+    if not store or store == "faiss":
+        return Path(base) / "grounded-assistant" / "default-index"
+    import hashlib
+
+    return Path(base) / "grounded-assistant" / f"default-index-{hashlib.sha256(store.encode()).hexdigest()[:12]}"
 
 
 class IndexSettings(BaseModel):
@@ -30,6 +35,7 @@ class IndexSettings(BaseModel):
     model: str = Field("default", description="Embedding model: `default` (bundled MiniLM), a hub name, a local folder, or `hashing`.")
     faiss: str = Field("Flat", description="FAISS factory string; see the README's Performance section for big corpora.")
     faiss_params: str = Field("", description="FAISS search parameters kept with the index, e.g. `nprobe=64,k_factor_rf=32`.")
+    store: str = Field("", description="Where the vectors are searched: empty (FAISS in the index folder), `milvus-lite:PATH.db` or `milvus://HOST:PORT/COLLECTION` (token: `ASSISTANT_MILVUS_TOKEN`).")
     chunker: ChunkerSettings = ChunkerSettings()
     embed_section: bool = True
     limits: LoadLimits = Field(LoadLimits(), description="What one build reads at most: bytes per file and in all, "
@@ -37,7 +43,7 @@ class IndexSettings(BaseModel):
 
     def build(self) -> BuildSettings:
         return BuildSettings(model=self.model, faiss=self.faiss, faiss_params=self.faiss_params, chunker=self.chunker,
-                             embed_section=self.embed_section, limits=self.limits)
+                             embed_section=self.embed_section, limits=self.limits, store=self.store)
 
 
 class RetrievalSettings(BaseModel):
@@ -82,6 +88,12 @@ class LimitSettings(BaseModel):
     max_history: int = Field(10, ge=0, description="Earlier turns considered for a follow-up (longer ones are ignored).")
 
 
+class UploadSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    max_file_bytes: int = Field(20 * 2**20, ge=1, description="A document uploaded from the browser larger than this is refused.")
+    max_total_bytes: int = Field(200 * 2**20, ge=1, description="Uploaded documents of one index may not add up to more than this.")
+
+
 class Settings(BaseModel):
     """Every knob of the assistant. Defaults are what the eval figures in the README were measured with."""
 
@@ -91,6 +103,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerSettings = AnswerSettings()
     limits: LimitSettings = LimitSettings()
+    uploads: UploadSettings = UploadSettings()
 
     @classmethod
     def from_env(cls) -> "Settings":

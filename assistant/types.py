@@ -29,11 +29,11 @@ class Citation(BaseModel):
 
     n: int = Field(description="Marker number shown as `[n]`; 1..N in order of first appearance.")
     chunk_id: str = Field(description="The retrieved passage the quote comes from.")
-    doc_id: str
-    section: str
+    doc_id: str = Field(description="Document the quote comes from.")
+    section: str = Field(description="Title of the section the quote sits in ('' if none).")
     quote: str = Field(description="Exactly `document_text(doc_id)[start:end]`.")
-    start: int
-    end: int
+    start: int = Field(description="Character offset of the quote in its document.")
+    end: int = Field(description="Character offset just past the quote.")
     page: int | None = Field(None, description="1-based page of a PDF the quote starts on (shown as \"p. 4\"); None for documents without pages.")
     score: float = Field(description="How strongly the quote answers the question (0..1): the judge's probability, or the retrieval support without a judge.")
 
@@ -43,7 +43,7 @@ class Timing(BaseModel):
 
     retrieve_ms: float = Field(description="Time spent finding passages.")
     answer_ms: float = Field(description="Time spent choosing and checking quotes.")
-    total_ms: float
+    total_ms: float = Field(description="Time from question to checked answer.")
 
 
 class Answer(BaseModel):
@@ -60,7 +60,7 @@ class Answer(BaseModel):
                                    description="When abstained: the closest passages, offered without citation markers.")
     query: str = Field("", description="The text actually searched (differs from `question` for follow-ups).")
     confidence: float = Field(0.0, description="How likely the document answers the question (0..1): with the answer judge, the calibrated probability of its answer/decline decision; without it, the best sentence's support. The assistant declines below its threshold.")
-    timing: Timing
+    timing: Timing = Field(description="Where the time went (milliseconds).")
 
 
 class IndexInfo(BaseModel):
@@ -68,14 +68,15 @@ class IndexInfo(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    folder: str
-    build_id: str
-    created_at: str
-    model: str
-    model_fingerprint: str
-    dim: int
-    faiss: str
+    folder: str = Field(description="The index folder on the machine that serves it.")
+    build_id: str = Field(description="The build answering (changes with every rebuild).")
+    created_at: str = Field(description="When the build was made (ISO 8601, UTC).")
+    model: str = Field(description="The embedding model.")
+    model_fingerprint: str = Field(description="Hash of the embedding model's weights.")
+    dim: int = Field(description="Dimensions of the sentence vectors.")
+    faiss: str = Field(description="FAISS factory string of the vector index.")
+    store: str = Field("", description="Where the vectors are searched: FAISS in the folder, or a Milvus collection.")
     documents: list[dict] = Field(description="Per document: doc_id, title, path, chars, chunks.")
-    chunks: int
-    sentences: int
+    chunks: int = Field(description="Passages in the index.")
+    sentences: int = Field(description="Distinct sentences embedded.")
     stale: list[str] = Field(default_factory=list, description="Why the index is stale ([] when fresh).")

@@ -12,7 +12,9 @@ ratios from one run are what to compare). Parts:
             order) against the peer's on the same files and the same extracted text;
 4. scale    FAISS Flat / HNSW / IVF-PQ over synthetic clustered vectors (and the real
             sentence vectors of part 3): query p50, recall@10, bytes per vector, build time;
-5. memory   peak resident memory of `assistant serve` on the article and the docs index.
+5. memory   peak resident memory of `assistant serve` on the article and the docs index;
+6. store    FAISS beside Milvus Lite (HNSW and IVF) on the same vectors: build time, p50/p95,
+            recall@10 (`--parts store`; needs the milvus extra, skipped without it).
 
 The peer (bench/peer.py) is LangChain's RecursiveCharacterTextSplitter + HuggingFace
 embeddings over the same bundled MiniLM + LangChain's FAISS store, from the `bench` extra.
@@ -32,7 +34,7 @@ from typing import Optional
 
 import typer
 
-from .report import PARTS
+from .report import DEFAULT_PARTS, PARTS
 from .run import DEFAULT_DOCS
 
 
@@ -65,7 +67,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", "-o", metavar="DIR", help="Write DIR/bench.json and DIR/bench.md."),
         json_out: Optional[Path] = typer.Option(None, "--json", metavar="FILE", help="Write the results as JSON."),
         markdown: Optional[Path] = typer.Option(None, "--markdown", metavar="FILE", help="Write the report as Markdown."),
-        parts: str = typer.Option(",".join(PARTS), "--parts", help="Which parts to run, comma-separated."),
+        parts: Optional[str] = typer.Option(None, "--parts", help=f"Which parts to run, comma-separated, of {','.join(PARTS)} (default: {','.join(DEFAULT_PARTS)}; --quick: all)."),
         scale: Optional[str] = typer.Option(None, "--scale", metavar="N,N", help="Scale sizes (default 100000,1000000; quick 2000)."),
         docs: Path = typer.Option(DEFAULT_DOCS, "--docs", metavar="DIR", help="HTML corpus for the build part (python3.11-doc)."),
         docs_files: Optional[int] = typer.Option(None, "--docs-files", min=0, help="First N files in sorted order (0: all; default 100)."),
@@ -97,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if check_results(results) or results.get("quick") and readme is not None:
                 raise UsageError(f"{from_json} is not a full bench run's results")
         else:
-            kw = dict(parts=_parse_parts(parts), sizes=_parse_sizes(scale) if scale else None, docs=docs,
+            kw = dict(parts=_parse_parts(parts) if parts is not None else None, sizes=_parse_sizes(scale) if scale else None, docs=docs,
                       docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
                       model=model, work=work)
             if quick:

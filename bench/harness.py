@@ -1,12 +1,13 @@
-"""What the speed, memory and load tools share: a free port, the `assistant serve` child, one
-`/ask` client, and the one result line a measuring child prints.
+"""What the speed, memory and load tools share: a free port, the `assistant serve` child, two
+clients of it, and the one result line a measuring child prints.
 
 `serve` starts `assistant serve` on a loopback port and yields it once it answers; on exit
-the child is stopped (SIGTERM, then SIGKILL). `AskClient` asks the served `/ask` endpoint
-through `gradio_client` and returns the `Answer` payload as a dict. A measuring child
+the child is stopped (SIGTERM, then SIGKILL). `AskClient` asks the chat's `/ask` endpoint
+through `gradio_client`, `RestClient` the REST API's `POST /v1/ask` through httpx; both return
+the `Answer` payload as a dict. A measuring child
 (bench.worker, bench.peer) prints `emit(...)`'s line and `read_result` finds it. Not here:
 the measurements (bench.run, bench.load), percentiles (`eval.metrics.percentile`), and
-remote servers. Standard library only at module level; gradio_client loads with a client.
+remote servers. Standard library only at module level; gradio_client and httpx load with a client.
 """
 
 from __future__ import annotations
@@ -126,3 +127,40 @@ class AskClient:
     def ask(self, question: str, history: Sequence[str] = (), timeout: float | None = None) -> object:
         """The `/ask` payload for `question` (the `Answer` as JSON); raises what the call raised."""
         return self._client.submit(question, list(history), api_name="/ask").result(timeout=timeout)
+
+
+class RestClient:
+    """One client of a served REST API (`POST /v1/ask`, one kept-alive connection); not shared between threads.
+
+    `auth` is the server's `--auth` login (HTTP Basic), `token` its ASSISTANT_API_TOKEN."""
+
+    def __init__(self, url: str, auth: tuple[str, str] | None = None, token: str | None = None):
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=url, auth=auth, headers=headers, timeout=60.0)
+
+    def _get(self, path: str, **kw) -> object:
+        r = self._http.request(kw.pop("method", "GET"), path, **kw)
+        if r.status_code != 200:
+            try:
+                why = r.json()["error"]
+            except (ValueError, KeyError, TypeError):
+                why = r.text[:200]
+            raise RuntimeError(f"HTTP {r.status_code} from {path}: {why}")
+        return r.json()
+
+    def ask(self, question: str, history: Sequence[str] = (), timeout: float | None = None) -> object:
+        """The `Answer` payload for `question`; raises RuntimeError (with the server's one-line error) on non-200."""
+        return self._get("/v1/ask", method="POST", json={"question": question, "history": list(history)},
+                         timeout=timeout)
+
+    def documents(self) -> dict[str, str]:
+        """doc_id -> text of every served document (`GET /v1/index`, then `GET /v1/documents/{doc_id}`)."""
+        from urllib.parse import quote
+
+        info = self._get("/v1/index")
+        return {d["doc_id"]: self._get(f"/v1/documents/{quote(d['doc_id'])}")["text"] for d in info["documents"]}
+
+    def close(self) -> None:
+        self._http.close()

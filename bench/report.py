@@ -16,7 +16,8 @@ from typing import Any
 from eval.metrics import percentile
 
 SCHEMA = 1
-PARTS = ("latency", "cold", "build", "scale", "memory")  # what a run measures, in this order
+PARTS = ("latency", "cold", "build", "scale", "memory", "store")  # what a run can measure, in this order
+DEFAULT_PARTS = PARTS[:-1]  # `store` (FAISS beside Milvus Lite) runs when asked for
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -183,6 +184,15 @@ def scale_rows(results: dict, compact: bool = False) -> list[tuple[str, ...]]:
 
 
 SCALE_HEADER = ("vectors", "n", "--faiss", "search", "p50 ms", "p95 ms", "recall@10", "bytes/vector", "build s")
+STORE_HEADER = ("n", "store", "--faiss", "--faiss-params", "build s", "p50 ms", "p95 ms", "recall@10")
+
+
+def store_rows(results: dict) -> list[tuple[str, ...]]:
+    """Rows of the store table (FAISS beside Milvus Lite); [] when the part did not run."""
+    if _get(results, "parts", "store", "status") != "ok":
+        return []
+    return [(f"{r['n']:,}", r["store"], r["index"], r["search"], _fmt(r["build_s"], 1), _fmt(r["p50_ms"], 2),
+             _fmt(r["p95_ms"], 2), f"{r['recall_at_10']:.3f}") for r in _get(results, "parts", "store", "rows", default=[])]
 
 
 def _text_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
@@ -219,6 +229,8 @@ def render_table(results: dict) -> str:
         rec = _get(results, "parts", "scale", "recommended")
         out.append(f"recommended for big corpora: --faiss {rec['factory']} with {rec['search']}" if rec else
                    "recommended for big corpora: none met the target")
+    if store_rows(results):
+        out += ["", _text_table(STORE_HEADER, store_rows(results))]
     out.append("")
     for part in PARTS:
         info = results.get("parts", {}).get(part, {})
@@ -238,6 +250,8 @@ def render_markdown(results: dict) -> str:
         rec = _get(results, "parts", "scale", "recommended")
         out += ["", f"Recommended for big corpora: `--faiss {rec['factory']}` with search parameter "
                     f"`{rec['search']}`." if rec else "No setting met the scale target."]
+    if store_rows(results):
+        out += ["", "## Vector stores (FAISS, Milvus Lite)", "", _md_table(STORE_HEADER, store_rows(results))]
     notes = results.get("notes", [])
     if notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in notes]
@@ -265,17 +279,26 @@ def readme_figures(results: dict) -> str:
         rec = _get(results, "parts", "scale", "recommended")
         out += ["", f"Recommended for big corpora: `--faiss {rec['factory']} --faiss-params {rec['search']}`."
                 if rec else "No setting met the scale target."]
-    failed = [p for p in PARTS if results.get("parts", {}).get(p, {}).get("status") != "ok"]
+    failed = [p for p in DEFAULT_PARTS if results.get("parts", {}).get(p, {}).get("status") != "ok"]
     if failed:
         out += ["", "Not measured in this run: " + ", ".join(failed) + "."]
     return "\n".join(out)
 
 
+def store_figures(results: dict) -> str:
+    """The README's vector-store figures: machine and the store table."""
+    return "\n".join([f"Latest run: {_machine_line(results)}.", "", _md_table(STORE_HEADER, store_rows(results))])
+
+
 def update_readme(results: dict, readme) -> None:
-    """Replace the README's `<!-- bench-figures:start/end -->` block with this run's figures."""
+    """Replace the README's `<!-- bench-figures:start/end -->` block with this run's figures (when the
+    parts it shows ran), and `<!-- store-figures:start/end -->` with the store part's."""
     from eval.readme import replace_block
 
-    replace_block(readme, "bench-figures", readme_figures(results))
+    if any(_get(results, "parts", p, "status") == "ok" for p in DEFAULT_PARTS):
+        replace_block(readme, "bench-figures", readme_figures(results))
+    if store_rows(results):
+        replace_block(readme, "store-figures", store_figures(results))
 
 
 # ---------------------------------------------------------------- structure check
@@ -292,6 +315,8 @@ def check_results(results: dict) -> list[str]:
             problems.append(f"machine lacks {key!r}")
     for part in PARTS:
         info = results.get("parts", {}).get(part)
+        if info is None and part not in DEFAULT_PARTS:  # runs from before the part existed
+            continue
         if not isinstance(info, dict) or info.get("status") not in ("ok", "error", "skipped"):
             problems.append(f"part {part!r} has no status")
             continue
@@ -316,6 +341,11 @@ def check_results(results: dict) -> list[str]:
             if not {"n", "factory", "search", "p50_ms", "recall_at_10", "bytes_per_vector", "build_s"} <= set(r):
                 problems.append("scale row lacks fields")
                 break
+    if _get(p, "store", "status") == "ok":
+        rows = _get(p, "store", "rows", default=[])
+        if not rows or not all({"n", "store", "index", "search", "build_s", "p50_ms", "p95_ms", "recall_at_10"} <= set(r)
+                               for r in rows):
+            problems.append("store has no rows or a row lacks fields")
     if _get(p, "memory", "status") == "ok" and not _get(p, "memory", "serve"):
         problems.append("memory has no serve measurements")
     for t in results.get("targets", []):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from .harness import RESULT, AskClient, read_result, serve
-from .report import PARTS, SCHEMA, evaluate_targets, machine_info, ratio, summary
+from .report import DEFAULT_PARTS, PARTS, SCHEMA, evaluate_targets, machine_info, ratio, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 PEER_SCRIPT = Path(__file__).with_name("peer.py")
@@ -36,10 +36,14 @@ class BenchError(Exception):
     """A part could not be measured; the message says why in one line."""
 
 
+class PartSkipped(BenchError):
+    """A part cannot run on this install (an optional extra is missing); recorded as skipped, not failed."""
+
+
 @dataclass
 class Options:
     quick: bool = False
-    parts: tuple[str, ...] = PARTS
+    parts: tuple[str, ...] = DEFAULT_PARTS  # `store` (Milvus) only when asked for: --parts store
     sizes: tuple[int, ...] = DEFAULT_SIZES
     docs: Path = DEFAULT_DOCS
     docs_files: int = 100
@@ -53,7 +57,7 @@ class Options:
 
     @classmethod
     def quick_defaults(cls, **kw) -> "Options":
-        base = dict(quick=True, sizes=QUICK_SIZES, docs_files=3, repeat=1, rounds=1, questions=5)
+        base = dict(quick=True, parts=PARTS, sizes=QUICK_SIZES, docs_files=3, repeat=1, rounds=1, questions=5)
         base.update({k: v for k, v in kw.items() if v is not None})
         return cls(**base)
 
@@ -311,6 +315,21 @@ def part_scale(ctx: Context) -> dict:
                                                      "bytes_per_vector": rec.bytes_per_vector}}
 
 
+def part_store(ctx: Context) -> dict:
+    import importlib.util
+
+    missing = [m for m in ("pymilvus", "milvus_lite") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise PartSkipped(f"{', '.join(missing)} not installed (pip install 'grounded-assistant[milvus]')")
+    rows: list[dict] = []
+    for n in ctx.opts.sizes:
+        ctx.opts.log(f"store: {n:,} synthetic vectors, FAISS and Milvus Lite (HNSW32, IVF)")
+        rows += worker("stores", n=n, work=str(ctx.work), queries=50 if ctx.opts.quick else 200)["rows"]
+    return {"sizes": list(ctx.opts.sizes), "rows": rows,
+            "how": "bench.stores: the scale part's clustered vectors; build = vectors in memory to a store answering; "
+                   "one VectorStore.search per query (Milvus Lite: in-process gRPC); recall@10 against exact search"}
+
+
 def _hwm_kb(pid: int) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as f:
@@ -385,7 +404,7 @@ def part_memory(ctx: Context) -> dict:
 
 
 PART_FUNCS = {"latency": part_latency, "cold": part_cold, "build": part_build, "scale": part_scale,
-              "memory": part_memory}
+              "memory": part_memory, "store": part_store}
 
 
 # ---------------------------------------------------------------- the run
@@ -416,6 +435,9 @@ def run(opts: Options) -> dict:
             try:
                 data = PART_FUNCS[part](ctx)
                 results["parts"][part] = {"status": "ok", "seconds": time.perf_counter() - t, **data}
+            except PartSkipped as exc:
+                results["parts"][part] = {"status": "skipped", "reason": str(exc)}
+                opts.log(f"{part}: skipped: {exc}")
             except BenchError as exc:
                 results["parts"][part] = {"status": "error", "seconds": time.perf_counter() - t, "error": str(exc)}
                 opts.log(f"{part}: error: {exc}")

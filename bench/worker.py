@@ -8,6 +8,7 @@ one measurement out of the next, and gives the peer (bench/peer.py) the same sta
     python -m bench.worker build '{"files": [...], "out": DIR, "model": "default"}'
     python -m bench.worker scale '{"n": 100000, "quick": false}'
     python -m bench.worker real-scale '{"index": DIR}'
+    python -m bench.worker stores '{"n": 100000, "work": DIR}'
 """
 
 from __future__ import annotations
@@ -83,7 +84,17 @@ def real_scale(index: str, queries: int = 1000, timed: int = 200, quick: bool = 
     return {"rows": [asdict(r) for r in rows]}
 
 
-TASKS = {"latency": latency, "build": build, "scale": scale, "real-scale": real_scale}
+def stores(n: int, work: str, queries: int = 200) -> dict:
+    """FAISS and Milvus Lite, HNSW and IVF, over `n` synthetic vectors (bench.stores)."""
+    from pathlib import Path
+
+    from .stores import measure_stores
+
+    rows = measure_stores(n, Path(work), queries=queries, log=lambda m: print(m, file=sys.stderr, flush=True))
+    return {"rows": [asdict(r) for r in rows]}
+
+
+TASKS = {"latency": latency, "build": build, "scale": scale, "real-scale": real_scale, "stores": stores}
 
 
 def main(argv: list[str]) -> int:

@@ -105,6 +105,7 @@ def register(app: typer.Typer) -> None:
         json_out: Optional[str] = typer.Option(None, "--json", metavar="OUT", help="Write the results as JSON to OUT ('-' for stdout, instead of the table)."),
         report: Optional[Path] = typer.Option(None, "--report", metavar="DIR", help="Write report.md, charts and results.json to DIR."),
         index: Optional[Path] = typer.Option(None, "--index", "-i", help="Index folder (default: the bundled article's index)."),
+        store: Optional[str] = typer.Option(None, "--store", metavar="URI", help="Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION; with --index, where its collection is served now."),
         gate: Optional[Path] = typer.Option(None, "--gate", help="Gate file of minimum/maximum figures (default: eval/gate.json)."),
         no_gate: bool = typer.Option(False, "--no-gate", help="Report only; never exit 1 for missed thresholds."),
         override: List[str] = typer.Option([], "--override", metavar="GROUP.FIELD=VALUE", help="Change one setting, e.g. answer.min_support=0.5 (repeatable)."),
@@ -140,6 +141,10 @@ def register(app: typer.Typer) -> None:
             except (OSError, ValueError) as exc:
                 raise _usage_error(f"cannot read gate {gate_file}: {exc}") from None
 
+        if store is not None:
+            from assistant.options import parse_store_option
+
+            override = [*override, f"index.store={json.dumps(parse_store_option(store))}"]
         results = run_eval(set_file, split, index, override, predictions, document, not no_baseline)
         if gate_data is not None:
             first = next(iter(results["systems"].values()))

@@ -1,17 +1,18 @@
-"""Documents -> chunks with exact offsets -> sentence vectors -> FAISS index on disk."""
+"""Documents -> chunks with exact offsets -> sentence vectors -> FAISS index on disk (or a Milvus collection)."""
 
 from .chunking import Chunk, ChunkerSettings, Sentence, chunk_document, split_sentences
 from .embedding import DEFAULT_MODEL, Embedder, HashingEmbedder, get_embedder
 from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, IndexWriteError, ModelError,
-                     NoDocuments, StaleIndex)
+                     NoDocuments, StaleIndex, StoreError)
 from .loading import Block, Document, LoadLimits, load_document, load_documents, page_at
 from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_index, read_manifest,
                     rebuild_hint, stale_reasons)
+from .vectors import FaissStore, StoreSpec, VectorStore, parse_store
 
 __all__ = [
     "AssistantError", "Block", "BuildSettings", "Chunk", "ChunkerSettings", "CorruptIndex", "DEFAULT_MODEL",
-    "Document", "DocumentError", "LoadLimits", "Embedder", "HashingEmbedder", "IndexBusy", "IndexNotFound", "IndexWriteError", "LoadedIndex",
-    "Manifest", "ModelError", "NoDocuments", "Sentence", "StaleIndex", "build_index", "chunk_document",
-    "get_embedder", "load_document", "load_documents", "load_index", "page_at", "read_manifest", "rebuild_hint",
-    "split_sentences", "stale_reasons",
+    "Document", "DocumentError", "LoadLimits", "Embedder", "FaissStore", "HashingEmbedder", "IndexBusy", "IndexNotFound",
+    "IndexWriteError", "LoadedIndex", "Manifest", "ModelError", "NoDocuments", "Sentence", "StaleIndex", "build_index",
+    "chunk_document", "get_embedder", "load_document", "load_documents", "load_index", "page_at", "read_manifest",
+    "rebuild_hint", "split_sentences", "stale_reasons", "StoreError", "StoreSpec", "VectorStore", "parse_store",
 ]

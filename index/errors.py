@@ -50,3 +50,7 @@ class IndexWriteError(AssistantError):
 
 class IndexBusy(AssistantError):
     """Another build is writing the same index folder."""
+
+
+class StoreError(AssistantError):
+    """The vector store (a Milvus server or Milvus Lite file) cannot be reached, or lacks this index's collection."""

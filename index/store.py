@@ -10,8 +10,12 @@ themselves. Each build folder has:
                       each page's span in the text
     chunks.jsonl      one line per chunk, with its sentences' offsets and (PDF) its page
     embeddings.npy    one unit vector per distinct sentence (float32, no pickle)
-    vectors.faiss     the FAISS index over those vectors (row i = sentence i)
+    vectors.faiss     the FAISS index over those vectors (row i = sentence i); absent when
+                      the manifest names a Milvus store, whose collection holds the same rows
+                      (`index.milvus`); the folder stays the source of documents and offsets
 
+A `documents/` folder beside the builds holds documents uploaded from the browser
+(see `assistant.library`); it is part of the index's sources and never collected.
 A build is written to a hidden temporary folder, synced, renamed into place, and only
 then named in `CURRENT` (written to a temporary file and renamed over it). A crash at
 any moment leaves the previous build live and loadable; the build before that is kept
@@ -39,14 +43,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .chunking import Chunk, ChunkerSettings, chunk_document
 from .embedding import Embedder, file_sha256 as _sha256, get_embedder
-from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex
+from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex, StoreError
 from .loading import Document, LoadLimits, load_documents, page_at
+from .vectors import FaissStore, StoreRecord, VectorStore, parse_store
 
 # 2: chunks may carry a `page` and documents their page spans (PDF). A schema-1 index has
 # neither and reads the same, so it still opens; older code refuses a schema-2 index by name.
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 CURRENT = "CURRENT"
+UPLOADS = "documents"  # documents added to a served index from the browser (assistant.library); never collected
 FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss")
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
@@ -97,6 +103,7 @@ class Manifest(BaseModel):
     sources: list[str] = Field(default_factory=list, description="The files and folders given to the build, absolute.")
     skipped: list[str] = Field(default_factory=list, description="Files found under the sources but not indexed (unreadable, duplicates), real paths.")
     problems: list[str] = Field(default_factory=list, description="Files skipped at build time and why.")
+    store: StoreRecord | None = Field(None, description="The Milvus collection holding the vectors; None: vectors.faiss in the folder.")
 
 
 class BuildSettings(BaseModel):
@@ -109,6 +116,7 @@ class BuildSettings(BaseModel):
     faiss_params: str = ""  # search-time only: changing it does not make an index stale
     embed_section: bool = True
     limits: LoadLimits = LoadLimits()  # what a build reads at most: changing it does not make an index stale
+    store: str = ""  # where the vectors are searched: "" (FAISS in the folder), milvus-lite:PATH.db, milvus://HOST:PORT/NAME
 
 
 @dataclass
@@ -130,6 +138,7 @@ class LoadedIndex:
     chunk_sentences: list[list[int]] = field(default_factory=list)
     chunk_by_id: dict[str, int] = field(default_factory=dict)
     pages: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # doc_id -> page spans (PDF only)
+    vectors: VectorStore | None = None  # what retrieval searches: FaissStore over faiss_index, or Milvus
 
     def page_at(self, doc_id: str, offset: int) -> int | None:
         """The 1-based page of `doc_id` holding character `offset`; None for a document without pages."""
@@ -249,6 +258,10 @@ def build_index(
     """
     settings = settings or BuildSettings()
     check_faiss_params(settings.faiss, settings.faiss_params)
+    if parse_store(settings.store).kind == "milvus":  # a bad --store or index type fails before any work
+        from .milvus import milvus_index
+
+        milvus_index(settings.faiss, settings.faiss_params)
     out = Path(out_dir)
     progress = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or get_embedder(settings.model)
@@ -269,7 +282,7 @@ def build_index(
 def _reusable(out: Path, settings: BuildSettings, embedder: Embedder) -> LoadedIndex | None:
     """The current build when its model and settings match, so unchanged documents can be reused."""
     try:
-        prev = load_index(out, verify=True)
+        prev = load_index(out, verify=True, open_vectors=False)
     except (IndexNotFound, CorruptIndex, StaleIndex):
         return None
     m = prev.manifest
@@ -334,14 +347,25 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         vectors[todo] = new_vectors
     for mine, vecs in reuse:
         vectors[mine] = vecs
-    faiss_index = _faiss_index(vectors, settings.faiss) if len(vectors) else _faiss_index(np.zeros((0, dim), np.float32), "Flat")
+    spec = parse_store(settings.store)
+    faiss_index = None
+    if spec.kind == "faiss":
+        faiss_index = _faiss_index(vectors, settings.faiss) if len(vectors) else _faiss_index(np.zeros((0, dim), np.float32), "Flat")
 
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".tmp-{build_id}"
     tmp.mkdir()
+    milvus = record = None
     try:
         import faiss
+
+        if spec.kind == "milvus":  # the new collection is complete and loaded before the folder names it
+            from .milvus import create_build, finish_build
+
+            milvus, record = create_build(spec, build_id, dim, settings.faiss, settings.faiss_params)
+            milvus.add(np.arange(len(rows)), [r[0] for r in rows], vectors)
+            finish_build(milvus, record)
 
         doc_lines = []
         records = []
@@ -362,11 +386,12 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
             np.save(f, vectors, allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
-        faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
-        with open(tmp / "vectors.faiss", "rb+") as f:
-            os.fsync(f.fileno())
+        if faiss_index is not None:
+            faiss.write_index(faiss_index, str(tmp / "vectors.faiss"))
+            with open(tmp / "vectors.faiss", "rb+") as f:
+                os.fsync(f.fileno())
         files = {}
-        for name in FILES:
+        for name in _files(record):
             p = tmp / name
             size = p.stat().st_size
             files[name] = FileRecord(size=size, sha256=_sha256(p) if size <= HASH_LIMIT else None)
@@ -379,7 +404,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
             documents=records,
             counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(rows),
                     "embedded": len(todo), "reused": len(rows) - len(todo), "skipped": len(problems)},
-            files=files, sources=sources, problems=problems, skipped=_skipped(sources, docs),
+            files=files, sources=sources, problems=problems, skipped=_skipped(sources, docs), store=record,
         )
         _write(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode("utf-8"))
         _fsync_dir(tmp)
@@ -393,9 +418,33 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         _point_current(out, build_id)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if milvus is not None:
+            with contextlib.suppress(Exception):
+                milvus.client.drop_collection(milvus.collection)
         raise
+    if milvus is not None:
+        from .milvus import publish
+
+        try:
+            publish(milvus, record, keep={_collection_of(out / was_live) if was_live else ""})
+        finally:
+            milvus.close()
     _collect_garbage(out, keep={build_id, *([was_live] if was_live else [])})
     return manifest
+
+
+def _files(store: StoreRecord | None) -> tuple[str, ...]:
+    """The files a build folder holds: no vectors.faiss when a Milvus collection holds the vectors."""
+    return FILES if store is None else tuple(n for n in FILES if n != "vectors.faiss")
+
+
+def _collection_of(build: Path) -> str:
+    """The Milvus collection a build folder's manifest names ("" for FAISS or an unreadable manifest)."""
+    try:
+        manifest = Manifest.model_validate_json((build / "manifest.json").read_bytes())
+    except (OSError, ValidationError):
+        return ""
+    return manifest.store.collection if manifest.store else ""
 
 
 def _skipped(sources: list[str], docs: list[Document]) -> list[str]:
@@ -417,7 +466,7 @@ def _point_current(out: Path, build_id: str) -> None:
 def _collect_garbage(out: Path, keep: set[str]) -> None:
     """Remove builds other than `keep` (the live one and the one before it) and stale temporary folders."""
     for p in out.iterdir():
-        if p.name in keep or p.name == ".lock" or p.name == CURRENT:
+        if p.name in keep or p.name in (".lock", CURRENT, UPLOADS):
             continue
         if p.is_dir() and (not p.name.startswith(".") or p.name.startswith(".tmp-")):
             shutil.rmtree(p, ignore_errors=True)
@@ -436,6 +485,7 @@ def rebuild_hint(folder: Path, manifest: Manifest | None = None) -> str:
         extra = f" --model {_quote(manifest.model.name)}" if manifest.model.name != "default" else ""
         extra += f" --faiss {_quote(manifest.faiss)}" if manifest.faiss != "Flat" else ""
         extra += f" --faiss-params {_quote(manifest.faiss_params)}" if manifest.faiss_params else ""
+        extra += f" --store {_quote(manifest.store.spec().text())}" if manifest.store else ""
         return f"assistant index build {roots}{more} --out {_quote(str(folder))}{extra}"
     return f"assistant index build PATH... --out {_quote(str(folder))}"
 
@@ -497,11 +547,16 @@ def _safe_file(build: Path, name: str, fix: str) -> Path:
     return path
 
 
-def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
+def load_index(folder: str | os.PathLike, verify: bool = True, store: str | None = None,
+               open_vectors: bool = True) -> LoadedIndex:
     """Load the live build of `folder`, checking every file against the manifest.
 
     Raises `IndexNotFound` when there is no index, `CorruptIndex` naming the first bad file
-    and the rebuild command. Staleness is checked separately by `stale_reasons`.
+    and the rebuild command, `StoreError` when its Milvus collection cannot be reached.
+    `store` (a `--store` value) says where a Milvus-backed build's collection is served now,
+    when not where it was built. `open_vectors=False` skips the vector search index (a build
+    reusing the previous build's vectors needs only the arrays). Staleness is checked
+    separately by `stale_reasons`.
     """
     import faiss
 
@@ -512,7 +567,12 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
     def bad(name: str, what: str) -> CorruptIndex:
         return CorruptIndex(f"{build / name} {what}; {fix}")
 
-    for name in FILES:
+    wanted = parse_store(store) if store else None
+    if wanted is not None and (wanted.kind == "milvus") != (manifest.store is not None):
+        where = "a Milvus collection" if manifest.store else "vectors.faiss in the folder"
+        raise StaleIndex(f"{folder} keeps its vectors in {where}, not in {wanted.text()}; move them with "
+                         f"assistant index move {_quote(str(folder))} --store {_quote(wanted.text())}")
+    for name in _files(manifest.store):
         rec = manifest.files.get(name)
         path = _safe_file(build, name, fix)
         if rec is None:
@@ -546,11 +606,14 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
         embeddings = np.load(build / "embeddings.npy", allow_pickle=False)
     except (ValueError, OSError, EOFError):
         raise bad("embeddings.npy", "is damaged") from None
-    try:
-        faiss_index = faiss.read_index(str(build / "vectors.faiss"))
-    except RuntimeError:
-        raise bad("vectors.faiss", "is damaged") from None
-    if manifest.faiss_params:
+    if manifest.store is not None or not open_vectors:
+        faiss_index = None
+    else:
+        try:
+            faiss_index = faiss.read_index(str(build / "vectors.faiss"))
+        except RuntimeError:
+            raise bad("vectors.faiss", "is damaged") from None
+    if manifest.faiss_params and faiss_index is not None:
         try:
             faiss.ParameterSpace().set_index_parameters(faiss_index, manifest.faiss_params)
         except RuntimeError:
@@ -559,12 +622,17 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
     n = len(rows)
     if embeddings.ndim != 2 or embeddings.shape != (n, manifest.model.dim) or embeddings.dtype != np.float32:
         raise bad("embeddings.npy", f"has shape {embeddings.shape}, expected ({n}, {manifest.model.dim})")
-    if faiss_index.ntotal != n or faiss_index.d != manifest.model.dim:
+    if faiss_index is not None and (faiss_index.ntotal != n or faiss_index.d != manifest.model.dim):
         raise bad("vectors.faiss", f"holds {faiss_index.ntotal} vectors of {faiss_index.d} dims, expected {n} of {manifest.model.dim}")
     for c in chunks:
         text = documents.get(c.doc_id)
         if text is None or text[c.start:c.end] != c.text:
             raise bad("chunks.jsonl", f"does not match documents.jsonl at chunk {c.chunk_id}")
+    vectors = None
+    if faiss_index is not None:
+        vectors = FaissStore(faiss_index, [r[0] for r in rows], manifest.faiss)
+    elif open_vectors:
+        vectors = _open_milvus(manifest.store, wanted, n, fix)
     return LoadedIndex(
         folder=folder, build_dir=build, manifest=manifest, documents=documents, titles=titles, chunks=chunks,
         embeddings=embeddings, faiss_index=faiss_index,
@@ -572,8 +640,21 @@ def load_index(folder: str | os.PathLike, verify: bool = True) -> LoadedIndex:
         sentence_span=np.array([(r[1], r[2]) for r in rows], dtype=np.int64).reshape(-1, 2),
         sentence_item=np.array([r[3] for r in rows], dtype=bool),
         sentence_chunks=sent_chunks, chunk_sentences=chunk_sents,
-        chunk_by_id={c.chunk_id: i for i, c in enumerate(chunks)}, pages=pages,
+        chunk_by_id={c.chunk_id: i for i, c in enumerate(chunks)}, pages=pages, vectors=vectors,
     )
+
+
+def _open_milvus(record: StoreRecord, where, n: int, fix: str) -> VectorStore:
+    """The build's Milvus collection, checked to hold one vector per sentence row."""
+    from .milvus import open_store
+
+    store = open_store(record, fix, where)
+    held = store.count()
+    if held != n:
+        store.close()
+        raise StoreError(f"Milvus collection {record.collection} at {store.spec.text()} holds {held} vectors, "
+                         f"expected {n}; {fix}")
+    return store
 
 
 def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> list[str]:
@@ -588,6 +669,9 @@ def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> 
             reasons.append("embedding settings changed")
         if settings.faiss != manifest.faiss:
             reasons.append(f"FAISS index changed ({manifest.faiss} -> {settings.faiss})")
+        built_in = manifest.store.spec().text() if manifest.store else "faiss"
+        if parse_store(settings.store).text() != built_in:
+            reasons.append(f"vector store changed ({built_in} -> {parse_store(settings.store).text()})")
     known = {rec.path for rec in manifest.documents}
     if manifest.sources:
         from .loading import find_files

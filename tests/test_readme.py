@@ -11,7 +11,10 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def python_blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    """The README's Python blocks, but those that need a running `assistant serve` (its first line
+    says so; tests/ui/test_rest.py runs them against a real server)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), flags=re.S)
+    return [b for b in blocks if "assistant serve" not in b.splitlines()[0]]
 
 
 @pytest.mark.integration

@@ -106,3 +106,27 @@ def test_no_two_passages_are_ranked_by_the_same_sentence(hashing_article, questi
     ranked = hashing_article.retriever.search(make_query(question), 10)
     best = [c.best.index for c in ranked]
     assert len(best) == len(set(best)) and len(ranked) == 10
+
+
+def test_a_documents_filter_searches_only_those_documents(tiny):
+    question = "Which volcano is in Japan?"
+    assert tiny.retrieve(question, k=3)[0].doc_id == "volcanoes.html"
+    only_tea = tiny.retrieve(question, k=5, documents=["tea.txt"])
+    assert only_tea and {p.doc_id for p in only_tea} == {"tea.txt"}
+    two = tiny.retrieve(question, k=10, documents=["tea.txt", "bicycles.md"])
+    assert {p.doc_id for p in two} <= {"tea.txt", "bicycles.md"} and len({p.doc_id for p in two}) == 2
+    answer = tiny.ask(question, documents=["tea.txt"])
+    assert {c.doc_id for c in answer.citations} | {p.doc_id for p in answer.passages} == {"tea.txt"}
+    everything = sorted(tiny.index.documents)
+    assert ([p.chunk_id for p in tiny.retrieve(question, k=3, documents=everything)]
+            == [p.chunk_id for p in tiny.retrieve(question, k=3)])
+
+
+@pytest.mark.parametrize("documents, message", [
+    ([], "documents is empty"), (["nope.txt"], "no document 'nope.txt'"), ("tea.txt", "list of doc_ids"),
+])
+def test_a_bad_documents_filter_is_refused_in_one_line(tiny, documents, message):
+    from assistant.errors import AssistantError
+
+    with pytest.raises(AssistantError, match=message):
+        tiny.ask("Which volcano is in Japan?", documents=documents)

@@ -7,18 +7,20 @@ same app exposes `/ask` for programs (the `Answer` JSON, as the Python API retur
 Safety defaults live here: the server binds 127.0.0.1 unless told otherwise, never opens
 a share link, sends no analytics, loads no outside fonts, and a queue with a concurrency
 limit keeps one slow question from stalling everyone. `AssistantHolder` swaps in a
-rebuilt index atomically while the server runs. Not handled: uploading documents from
-the page (build the index with `assistant index build`).
+rebuilt index atomically while the server runs. With uploads on, a documents panel adds
+and removes documents through `assistant.library.Library` (the same incremental build and
+atomic swap as the CLI); `serve --read-only` leaves the panel out. The chat is kept in the
+browser's own storage (`gr.BrowserState`), never on the server.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # read by gradio at Blocks() time
 
@@ -26,9 +28,14 @@ import gradio as gr  # noqa: E402
 
 from assistant import Answer, Assistant, IndexInfo  # noqa: E402
 from assistant.errors import AssistantError, InvalidQuestion  # noqa: E402
+from assistant.library import Library, LibraryDocument, readable_types  # noqa: E402
 from assistant.settings import DEFAULT_DOCUMENT  # noqa: E402
 
 from . import render  # noqa: E402
+from .holder import AssistantHolder, as_holder  # noqa: E402 - AssistantHolder stays importable from ui.app
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -85,22 +92,96 @@ CSS = """
 .ga-info dl { display: grid; grid-template-columns: auto 1fr; gap: 0.25em 0.7em; margin: 0; }
 .ga-info dt { color: var(--body-text-color-subdued); }
 .ga-info dd { margin: 0; word-break: break-word; }
+.ga-source > summary { display: flex; flex-wrap: wrap; gap: 0 0.4em; align-items: baseline; }
+.ga-snippet { flex: 1 1 12em; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ga-open, .ga-copy { font-size: 0.85em; color: var(--link-text-color); cursor: pointer; }
+.ga-actions { margin-top: 0.4em; display: flex; gap: 0.8em; }
+.ga-copy-md { display: none; }
+.ga-understood { margin-top: 0.5em; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ga-doc-title { font-weight: 600; margin-bottom: 0.3em; }
+.ga-doc-text { white-space: pre-wrap; max-height: 55vh; overflow-y: auto; padding: 0.6em 0.8em; border-radius: 6px;
+  background: var(--background-fill-secondary); line-height: 1.5; }
+.ga-doc-text mark { background: #fde68a; color: #1f2937; }
+.ga-doc-cut { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0.2em 0; }
+.ga-status { margin: 0.3em 0; padding-left: 1.1em; font-size: 0.9em; }
+.ga-refused { color: #b91c1c; }
+#ga-open-request, #ga-open-go { display: none !important; }
+@media (max-width: 640px) {
+  .ga-header h1 { font-size: 1.15rem; margin: 0; }
+  .ga-description { display: none; }
+}
 """
 
-# A marker [n] opens and shows its source (browsers do not open a closed <details> for a #link).
+# A marker [n] opens and shows its source (browsers do not open a closed <details> for a #link);
+# "open in document" asks the server for the document through two hidden components; "copy"
+# copies the answer's Markdown; message aria-labels become short plain text (Gradio puts the
+# message's HTML there); the sidebar opens on wide screens only, so a phone sees the input.
 JS = """
 () => {
+  // The words a screen reader should hear for a message: its question or quotes, not its sources.
+  const plain = (html) => {
+    const body = new DOMParser().parseFromString(html, "text/html").body;
+    body.querySelectorAll(".ga-sources, .ga-actions, .ga-copy-md").forEach((e) => e.remove());
+    const words = [], walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    while (walk.nextNode()) words.push(walk.currentNode.nodeValue);
+    return words.join(" ");
+  };
+  const copy = (text) => {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const area = document.createElement("textarea");
+    area.value = text; document.body.appendChild(area); area.select();
+    document.execCommand("copy"); area.remove();
+    return Promise.resolve();
+  };
   document.addEventListener("click", (event) => {
-    const marker = event.target.closest ? event.target.closest("a.ga-marker") : null;
-    if (!marker) return;
-    const source = document.getElementById((marker.getAttribute("href") || "").slice(1));
-    if (!source) return;
+    const link = event.target.closest ? event.target.closest("a.ga-marker, a.ga-open, a.ga-copy") : null;
+    if (!link) return;
     event.preventDefault();
+    if (link.classList.contains("ga-copy")) {
+      const md = link.closest(".ga-answer").querySelector(".ga-copy-md");
+      copy(md ? md.textContent : "").then(() => {
+        link.textContent = "copied"; setTimeout(() => { link.textContent = "copy"; }, 1500);
+      });
+      return;
+    }
+    if (link.classList.contains("ga-open")) {
+      const box = document.querySelector("#ga-open-request textarea, #ga-open-request input");
+      const go = document.querySelector("#ga-open-go");
+      if (!box || !go) return;
+      box.value = link.getAttribute("href") + "#" + Date.now();
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      setTimeout(() => go.click(), 50);
+      return;
+    }
+    const source = document.getElementById((link.getAttribute("href") || "").slice(1));
+    if (!source) return;
     source.open = true;
     source.scrollIntoView({ block: "nearest", behavior: "smooth" });
     source.classList.add("ga-flash");
     setTimeout(() => source.classList.remove("ga-flash"), 1500);
   }, true);
+  const tidy = (el) => {
+    const label = el.getAttribute("aria-label");
+    if (label && label.includes("<")) {
+      let text = plain(label).replace(/\\s+/g, " ").trim();
+      if (text.length > 160) text = text.slice(0, 157) + "…";
+      el.setAttribute("aria-label", text);
+    }
+  };
+  new MutationObserver((changes) => {
+    for (const c of changes) {
+      if (c.type === "attributes") tidy(c.target);
+      else c.addedNodes.forEach((n) => { if (n.querySelectorAll) { tidy(n); n.querySelectorAll("[aria-label]").forEach(tidy); } });
+    }
+  }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["aria-label"] });
+  document.querySelectorAll("[aria-label]").forEach(tidy);
+  const openWide = (tries) => {
+    const bar = document.querySelector("#ga-sidebar");
+    if (!bar) { if (tries > 0) setTimeout(() => openWide(tries - 1), 100); return; }
+    if (window.innerWidth >= 1000 && !bar.classList.contains("open")) bar.querySelector(".toggle-button")?.click();
+  };
+  openWide(50);
 }
 """
 
@@ -113,80 +194,6 @@ THEME = gr.themes.Default(
 )
 
 
-class AssistantHolder:
-    """The assistant the app answers with, swapped when the index is rebuilt.
-
-    At most every `check_every` seconds `get()` asks the served assistant which build its
-    index folder names now (`Assistant.current_build`); when that changed, a background
-    thread opens it in full (`Assistant.reopen_if_changed`, or `load` when given) and then
-    swaps the reference. Until then, and if opening fails, the old assistant keeps
-    answering: a question never waits for a reload.
-    """
-
-    def __init__(self, load: Callable[[], Assistant] | None = None, assistant: Assistant | None = None,
-                 check_every: float = 1.0, clock: Callable[[], float] = time.monotonic):
-        if load is None and assistant is None:
-            raise TypeError("AssistantHolder needs an assistant or a way to load one")
-        self._load = load
-        self._clock = clock
-        first = assistant if assistant is not None else load()
-        # One reference, replaced whole: a reader sees an assistant with its own info.
-        self._served: tuple[Assistant, IndexInfo] = (first, first.info())
-        self.check_every = check_every
-        self._tried = self.build_id       # last build we loaded or failed to load
-        self._lock = threading.Lock()
-        self._next_check = clock() + check_every
-        self._loading: threading.Thread | None = None
-
-    @property
-    def info(self) -> IndexInfo:
-        return self._served[1]
-
-    @property
-    def build_id(self) -> str:
-        return self._served[1].build_id
-
-    def get(self) -> Assistant:
-        """The assistant to answer with now (checking the index folder at most every `check_every` s)."""
-        served = self._served
-        now = self._clock()
-        if now >= self._next_check:
-            with self._lock:
-                if now >= self._next_check and self._loading is None:
-                    self._next_check = now + self.check_every
-                    current = served[0].current_build()
-                    if current and current != self._tried:
-                        self._tried = current
-                        self._loading = threading.Thread(target=self._reload, args=(current,),
-                                                         name="assistant-reload", daemon=True)
-                        self._loading.start()
-        return served[0]
-
-    def refresh(self, timeout: float | None = None) -> bool:
-        """Check now and wait for any reload to finish; True if a new build is being served."""
-        before = self.build_id
-        self._next_check = float("-inf")
-        self.get()
-        thread = self._loading
-        if thread is not None:
-            thread.join(timeout)
-        return self.build_id != before
-
-    def _reload(self, build: str) -> None:
-        try:
-            fresh = self._load() if self._load is not None else self._served[0].reopen_if_changed()
-            if fresh is None:  # CURRENT named the served build again by the time we looked
-                return
-            info = fresh.info()
-            self._served = (fresh, info)
-            self._tried = info.build_id
-            log.info("now answering from index build %s", info.build_id)
-        except Exception as exc:  # noqa: BLE001 - a bad rebuild must not take the server down
-            log.warning("kept index build %s: could not load build %s: %s", self.build_id, build, exc)
-        finally:
-            self._loading = None
-
-
 def examples_for(info: IndexInfo) -> list[str]:
     bundled = any(Path(str(d.get("path", ""))).name == DEFAULT_DOCUMENT.name for d in info.documents)
     return BUNDLED_EXAMPLES if bundled else GENERIC_EXAMPLES
@@ -195,23 +202,26 @@ def examples_for(info: IndexInfo) -> list[str]:
 class Chat:
     """The chat's behaviour, separate from its layout (see `build_app`)."""
 
-    def __init__(self, holder: AssistantHolder, stream_pause: float = STREAM_PAUSE):
+    def __init__(self, holder: AssistantHolder, stream_pause: float = STREAM_PAUSE, library: Library | None = None):
         self.holder = holder
         self.stream_pause = stream_pause
+        self.library = library  # None: read-only, no documents can be added or removed
 
     @property
     def show_doc(self) -> bool:
         return len(self.holder.info.documents) > 1
 
-    def respond(self, message: str, history: list[dict]) -> Iterator[list[dict]]:
+    def respond(self, message: str, history: list[dict], documents: list[str] | None = None) -> Iterator[list[dict]]:
         """Yield the chat (`history` plus this question and its answer so far) as the answer streams in.
+        `documents` (doc_ids) limits the search; None searches all.
 
         Never raises: a refused question or an internal error becomes a short notice in the chat."""
         history = list(history or [])
         asked = history + [{"role": "user", "content": render.question_html(message)}]
         yield asked + [{"role": "assistant", "content": render.pending_html()}]
         try:
-            answer = self.holder.get().ask(message, render.questions_from_history(history))
+            assistant = self.holder.get()
+            answer = assistant.ask(message, render.questions_from_history(history), _scope(assistant, documents))
             steps = list(render.answer_steps(answer, self.show_doc))
         except InvalidQuestion as exc:
             yield asked + [{"role": "assistant", "content": render.notice_html(str(exc), "refused")}]
@@ -244,32 +254,101 @@ class Chat:
 
     # -- event handlers: `respond` plus what the textbox should do meanwhile
 
-    def _run(self, message: str, history: list[dict]):
+    def _run(self, message: str, history: list[dict], documents: list[str] | None = None):
         if not isinstance(message, str) or not message.strip():
             yield gr.skip(), gr.skip()   # empty input: nothing happens
             return
         busy = gr.update(value="", interactive=False)
-        for chat in self.respond(message, history):
+        for chat in self.respond(message, history, documents):
             yield chat, busy
         yield gr.skip(), gr.update(interactive=True)
 
-    def on_submit(self, message: str, history: list[dict]):
-        yield from self._run(message, history)
+    def on_submit(self, message: str, history: list[dict], documents: list[str] | None = None):
+        yield from self._run(message, history, documents)
 
-    def on_example(self, history: list[dict], evt: gr.SelectData):
+    def on_example(self, history: list[dict], documents: list[str] | None, evt: gr.SelectData):
         value = evt.value
-        yield from self._run(value.get("text", "") if isinstance(value, dict) else str(value), history)
+        yield from self._run(value.get("text", "") if isinstance(value, dict) else str(value), history, documents)
 
-    def on_retry(self, history: list[dict], evt: gr.RetryData):
+    def on_retry(self, history: list[dict], documents: list[str] | None, evt: gr.RetryData):
         i = _index(evt.index)
-        yield from self._run(_question_at(history, i), history[:i])
+        yield from self._run(_question_at(history, i), history[:i], documents)
+
+    # -- the documents panel
+
+    def documents(self) -> list[LibraryDocument]:
+        assistant = self.holder.get()
+        if self.library is None:
+            return Library(assistant.index.folder).documents(assistant.index.manifest)
+        return self.library.documents(assistant.index.manifest)
+
+    def panel(self, scope: list[str] | None = None, added: list[str] | None = None):
+        """The panel's parts after a change: the list, the search scope (kept, plus `added`), what can be removed."""
+        docs = self.documents()
+        ids = [d.doc_id for d in docs]
+        chosen = ids if scope is None else [d for d in ids if d in set(scope) | set(added or [])]
+        return (render.info_html(self.holder.info, docs),
+                gr.update(choices=[(d.title or d.doc_id, d.doc_id) for d in docs], value=chosen),
+                gr.update(choices=[(d.doc_id, d.doc_id) for d in docs if d.removable], value=None))
+
+    def on_upload(self, files, scope: list[str] | None, progress=gr.Progress()):
+        """Add the uploaded files; the panel then shows them (or each refused file's reason)."""
+        if self.library is None:
+            raise gr.Error("This server is read-only: documents cannot be added here.", print_exception=False)
+        paths = [f if isinstance(f, str) else getattr(f, "name", str(f)) for f in (files or [])]
+        if not paths:
+            return (gr.skip(),) * 5
+        try:
+            change = self.library.add([(Path(p).name, p) for p in paths],
+                                      progress=lambda fraction, text: progress(fraction, desc=text))
+        except AssistantError as exc:
+            return (render.upload_status_html([], [("", str(exc))]), *self.panel(scope), None)
+        if change.build_id:
+            progress(0.95, desc="Opening the new index")
+            self.holder.refresh(timeout=300)
+        status = render.upload_status_html(change.added, [(r.name, r.reason) for r in change.refused])
+        return (status, *self.panel(scope, change.added), None)
+
+    def on_remove(self, doc_id: str | None, scope: list[str] | None):
+        if self.library is None:
+            raise gr.Error("This server is read-only: documents cannot be removed here.", print_exception=False)
+        if not doc_id:
+            return (render.upload_status_html([], [("", "Choose a document to remove.")]), *self.panel(scope))
+        try:
+            self.library.remove(doc_id)
+        except AssistantError as exc:
+            return (render.upload_status_html([], [("", str(exc))]), *self.panel(scope))
+        self.holder.refresh(timeout=300)
+        return (render.upload_status_html([], [], [doc_id]), *self.panel(scope))
+
+    def open_document(self, request: str):
+        """The document view for an "open in document" link (`render.open_href`), or a short notice."""
+        where = render.parse_open((request or "").rsplit("#", 1)[0] if request.count("#") > 1 else request)
+        assistant = self.holder.get()
+        if where is None or where[0] not in assistant.index.documents:
+            html = render.notice_html("That document is no longer in the index.")
+        else:
+            doc_id, start, end = where
+            text = assistant.index.documents[doc_id]
+            html = render.document_html(assistant.index.titles.get(doc_id) or doc_id, text, start, end)
+        return html, gr.update(visible=True)
 
     def on_undo(self, history: list[dict], evt: gr.UndoData):
         i = _index(evt.index)
         return history[:i], gr.update(value=_question_at(history, i), interactive=True)
 
     def info_html(self) -> str:
-        return render.info_html(self.holder.info)
+        return render.info_html(self.holder.info, self.documents())
+
+
+def _scope(assistant: Assistant, documents: list[str] | None) -> list[str] | None:
+    """The doc_ids to search: those chosen that the index still holds (another tab may have removed
+    some); None when all of them are chosen or no choice was given."""
+    if documents is None:
+        return None
+    held = assistant.index.documents
+    chosen = [d for d in documents if d in held]
+    return None if len(chosen) == len(held) else chosen
 
 
 def _index(index: int | tuple[int, int] | list[int]) -> int:
@@ -280,19 +359,43 @@ def _question_at(history: list[dict], i: int) -> str:
     return render.question_from_html(render.message_text(history[i]["content"])) if 0 <= i < len(history) else ""
 
 
-def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_PAUSE) -> gr.Blocks:
-    """The Gradio app (not launched). Accepts an `Assistant` for a fixed index."""
+SAVED_MESSAGES = 40  # the chat kept in the browser's storage: its last messages
+
+
+def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_PAUSE, uploads: bool = False) -> gr.Blocks:
+    """The Gradio app (not launched). Accepts an `Assistant` for a fixed index (or, with `uploads`,
+    one whose index the documents panel changes). `uploads=False` is read-only: no panel to add
+    or remove documents, and no handler that would."""
     if not isinstance(holder, AssistantHolder):
         fixed = holder
-        holder = AssistantHolder(load=lambda: fixed, assistant=fixed, check_every=float("inf"))
-    chat = Chat(holder, stream_pause)
-    title = holder.get().title or "Grounded assistant"
+        holder = (AssistantHolder(assistant=fixed, check_every=float("inf")) if uploads else as_holder(fixed))
+    served = holder.get()
+    library = Library(served.index.folder, served.settings, served.embedder) if uploads else None
+    chat = Chat(holder, stream_pause, library)
+    title = served.title or "Grounded assistant"
     examples = examples_for(holder.info)
+    docs = chat.documents()
 
     with gr.Blocks(title=f"{title} · grounded assistant", analytics_enabled=False, fill_height=True) as demo:
-        with gr.Sidebar(label="Index", open=True, position="right", width=300):
+        saved = gr.BrowserState([], storage_key="grounded-assistant-chat")
+        with gr.Sidebar(label="Documents", open=False, position="right", width=320, elem_id="ga-sidebar"):
             info = gr.HTML(chat.info_html(), elem_id="ga-info", js_on_load=None)
+            scope = gr.CheckboxGroup(choices=[(d.title or d.doc_id, d.doc_id) for d in docs],
+                                     value=[d.doc_id for d in docs], label="Search in", elem_id="ga-scope")
+            if library is not None:
+                readable = readable_types()
+                files = gr.File(label=f"Add documents ({', '.join(readable)})", file_count="multiple",
+                                file_types=readable,
+                                type="filepath", elem_id="ga-upload", height=120)
+                status = gr.HTML("", elem_id="ga-upload-status", js_on_load=None)
+                removable = [(d.doc_id, d.doc_id) for d in docs if d.removable]
+                remove_choice = gr.Dropdown(choices=removable, value=None, label="Remove a document added here",
+                                            elem_id="ga-remove-choice")
+                remove = gr.Button("Remove", elem_id="ga-remove", size="sm", variant="secondary")
         gr.HTML(render.header_html(title, DESCRIPTION), elem_id="ga-header", js_on_load=None)
+        with gr.Column(visible=False, elem_id="ga-docview") as docview:
+            document = gr.HTML("", elem_id="ga-document", js_on_load=None)
+            close = gr.Button("Close the document", size="sm", elem_id="ga-docview-close")
         chatbot = gr.Chatbot(
             elem_id="ga-chat", label="Chat", show_label=False, scale=1, height="65vh", min_height=320,
             render_markdown=False, sanitize_html=True, allow_tags=False, latex_delimiters=[],
@@ -304,30 +407,68 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
             elem_id="ga-input", show_label=False, placeholder="Ask a question about the document…",
             lines=1, max_lines=6, autofocus=True, submit_btn="Ask", container=False,
         )
+        open_request = gr.Textbox(visible="hidden", elem_id="ga-open-request", container=False)
+        open_go = gr.Button("open", visible="hidden", elem_id="ga-open-go")
+
+        hidden = {"queue": False, "api_visibility": "undocumented"}
         run = {"outputs": [chatbot, textbox], "concurrency_id": "answer", "show_progress": "hidden",
                "trigger_mode": "once", "api_visibility": "undocumented"}
-        refresh = {"fn": chat.info_html, "inputs": None, "outputs": info, "queue": False,
-                   "api_visibility": "undocumented"}
-        textbox.submit(chat.on_submit, [textbox, chatbot], **run).then(**refresh)
-        chatbot.example_select(chat.on_example, [chatbot], **run).then(**refresh)
-        chatbot.retry(chat.on_retry, [chatbot], **run).then(**refresh)
-        chatbot.undo(chat.on_undo, [chatbot], [chatbot, textbox], queue=False, api_visibility="undocumented")
-        chatbot.clear(lambda: gr.update(value="", interactive=True), None, textbox, queue=False,
-                      api_visibility="undocumented")
+        refresh = {"fn": chat.info_html, "inputs": None, "outputs": info, **hidden}
+        keep = {"fn": _saved, "inputs": chatbot, "outputs": saved, **hidden}
+        textbox.submit(chat.on_submit, [textbox, chatbot, scope], **run).then(**refresh).then(**keep)
+        chatbot.example_select(chat.on_example, [chatbot, scope], **run).then(**refresh).then(**keep)
+        chatbot.retry(chat.on_retry, [chatbot, scope], **run).then(**refresh).then(**keep)
+        chatbot.undo(chat.on_undo, [chatbot], [chatbot, textbox], **hidden).then(**keep)
+        chatbot.clear(lambda: (gr.update(value="", interactive=True), []), None, [textbox, saved], **hidden)
         demo.load(**refresh)
+        demo.load(_saved, saved, chatbot, **hidden)
+        open_go.click(chat.open_document, open_request, [document, docview], **hidden).then(
+            None, None, None, js="() => document.getElementById('ga-doc-hit')?.scrollIntoView({block: 'center'})")
+        close.click(lambda: gr.update(visible=False), None, docview, **hidden)
+        if library is not None:
+            files.upload(chat.on_upload, [files, scope], [status, info, scope, remove_choice, files],
+                         concurrency_id="library", concurrency_limit=1, api_visibility="undocumented",
+                         show_progress="full")
+            remove.click(chat.on_remove, [remove_choice, scope], [status, info, scope, remove_choice],
+                         concurrency_id="library", concurrency_limit=1, api_visibility="undocumented")
         gr.api(chat.ask_api, api_name="ask", concurrency_id="answer")
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=MAX_QUEUE)
+    demo.ga_max_upload = served.settings.uploads.max_total_bytes if uploads else None
     return demo
 
 
+def _saved(history: list[dict] | None) -> list[dict]:
+    """The chat as kept in the browser: its last `SAVED_MESSAGES` messages, starting with a question."""
+    kept = list(history or [])[-SAVED_MESSAGES:]
+    while kept and kept[0].get("role") != "user":
+        kept = kept[1:]
+    return kept
+
+
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860,
-           auth: tuple[str, str] | None = None, quiet: bool = True) -> str:
-    """Start serving `demo` in a background thread; return its address once it answers."""
-    demo.launch(
-        server_name=host, server_port=port, auth=auth, share=False, prevent_thread_lock=True, quiet=quiet,
-        inbrowser=False, show_error=False, theme=THEME, css=CSS, js=JS, footer_links=["api"], run_history=False,
-        enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
-        auth_message="Sign in to ask questions about the indexed documents." if auth else None,
+           auth: tuple[str, str] | None = None, api: "FastAPI | None" = None,
+           served: "AssistantHolder | Assistant | None" = None) -> str:
+    """Start serving `demo` at `/` in a background thread; return its address once it answers.
+
+    With `api` (ui.rest.build_api), that app answers at `/v1` and, with `served`, `/healthz`
+    on the same server. `demo.close()` stops everything.
+    """
+    from gradio import http_server
+    from starlette.routing import Mount
+
+    from .rest import server_app
+
+    app = server_app(api, served)
+    gr.mount_gradio_app(
+        app, demo, path="/", server_name=host, server_port=port, auth=auth, show_error=False, theme=THEME, css=CSS,
+        js=JS, footer_links=["api"], run_history=False, enable_monitoring=False, mcp_server=False, ssr_mode=False,
+        pwa=False, auth_message="Sign in to ask questions about the indexed documents." if auth else None,
+        max_file_size=getattr(demo, "ga_max_upload", None) or 1,  # read-only: nothing to upload
     )
-    return f"http://{host}:{demo.server_port}"
+    chat_app = next(r.app for r in app.routes if isinstance(r, Mount) and r.app is not api)
+    _, port, url, server = http_server.start_server(app, server_name=host, server_port=port)
+    # What Blocks.launch would have set, so that demo.close() stops this server and its queue.
+    demo.server, demo.server_app, demo.app = server, chat_app, chat_app
+    demo.server_name, demo.server_port, demo.local_url = host, port, url
+    return f"http://{host}:{port}"

@@ -1,17 +1,20 @@
-"""`assistant serve`: the chat in the browser, added to the one `assistant` command.
+"""`assistant serve`: the chat in the browser and the REST API, added to the one `assistant` command.
 
 Only stdlib and typer are imported here; gradio and the assistant load inside the command,
 so other verbs stay fast. Safe defaults: binds 127.0.0.1; a non-local `--host` without
-`--auth` (or ASSISTANT_AUTH) prints a warning; no share links.
+`--auth` (or ASSISTANT_AUTH) prints a warning and is read-only (no uploads) unless `--uploads`;
+`--read-only` turns uploads off anywhere; no share links; no CORS headers without `--cors`.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -26,34 +29,73 @@ def register(app: typer.Typer) -> None:
                                  help="Address to bind. 0.0.0.0 exposes the app to your network: use --auth."),
         port: int = typer.Option(7860, "--port", metavar="P", help="Port to listen on."),
         auth: Optional[str] = typer.Option(None, "--auth", metavar="USER:PASS", envvar="ASSISTANT_AUTH",
-                                           show_envvar=True, help="Require this login to use the app."),
+                                           show_envvar=True,
+                                           help="Require this login for the chat and the REST API (HTTP Basic)."),
+        cors: List[str] = typer.Option([], "--cors", metavar="ORIGIN",
+                                       help="Let web pages from ORIGIN (e.g. https://app.example.com) call the REST "
+                                            "API; repeatable. Without it the API sends no CORS headers."),
+        api_concurrency: int = typer.Option(4, "--api-concurrency", min=1, max=64, metavar="N",
+                                            envvar="ASSISTANT_API_CONCURRENCY",
+                                            help="REST answers computed at once; the rest wait."),
+        read_only: Optional[bool] = typer.Option(
+            None, "--read-only/--uploads",
+            help="Whether the page may add and remove documents of the index. Default: uploads on "
+                 "127.0.0.1, or with --auth; read-only when serving the network without --auth."),
+        store: Optional[str] = typer.Option(None, "--store", metavar="URI", help=(
+            "Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION "
+            "(token from $ASSISTANT_MILVUS_TOKEN); with --index, where that index's collection is served now.")),
     ) -> None:
-        """Start the chat in the browser (a Gradio app) on http://HOST:PORT."""
+        """Start the chat in the browser (a Gradio app) and the REST API (/v1) on http://HOST:PORT.
+
+        The API also accepts `Authorization: Bearer TOKEN` when ASSISTANT_API_TOKEN is set."""
         # here, not at the top: `assistant ask` must not pay for plugins
         from assistant.errors import UsageError
-        from assistant.options import is_loopback, parse_auth
+        from assistant.options import is_loopback, parse_auth, parse_store_option
 
         if not 1 <= port <= 65535:
             raise UsageError(f"--port must be between 1 and 65535, not {port}")
         if not host.strip():
             raise UsageError("--host must not be empty")
         credentials = parse_auth(auth)
+        token = os.environ.get("ASSISTANT_API_TOKEN", "").strip() or None
+        for origin in cors:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise UsageError(f"--cors {origin}: give an origin like https://app.example.com (scheme and host, "
+                                 "no path), or *")
+        store = parse_store_option(store)
         if index is not None and not index.exists():
             raise UsageError(f"--index {index}: no such folder; build one with: assistant index build PATH... "
                                f"--out {index}")
-        if not is_loopback(host) and credentials is None:
+        exposed = not is_loopback(host) and credentials is None
+        if exposed:
             typer.echo(f"warning: serving on {host} without --auth: anyone who can reach this machine can use "
-                       "the assistant. Add --auth USER:PASS (or set ASSISTANT_AUTH).", err=True)
+                       f"the {'chat' if token else 'assistant'}. Add --auth USER:PASS (or set ASSISTANT_AUTH).",
+                       err=True)
+        if read_only is None:
+            read_only = exposed
 
+        if not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+            # Answers run side by side in threads; BLAS threads of their own would only fight over the
+            # same cores (measured: 32 clients got 3-4x fewer answers per second with them).
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(1, user_api="blas")
         typer.echo("Loading the index…", err=True)
         from assistant import Assistant, Settings
 
         from ui.app import AssistantHolder, build_app, launch
+        from ui.rest import Access, build_api
 
-        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=Settings.from_env()))
-        demo = build_app(holder)
+        settings = Settings.from_env()
+        if store is not None:
+            settings = settings.with_(index={"store": store})
+        holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=settings))
+        demo = build_app(holder, uploads=not read_only)
+        if read_only:
+            typer.echo("Read-only: documents cannot be added or removed from the page.", err=True)
+        api = build_api(holder, Access(credentials, token), concurrency=api_concurrency, cors=cors)
         try:
-            url = launch(demo, host=host, port=port, auth=credentials)
+            url = launch(demo, host=host, port=port, auth=credentials, api=api, served=holder)
         except OSError as exc:
             typer.echo(f"error: cannot listen on {host}:{port}: {exc}", err=True)
             raise typer.Exit(1) from None

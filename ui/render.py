@@ -19,9 +19,11 @@ import html
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from urllib.parse import quote, unquote
 
 from assistant import Answer, Citation, IndexInfo, Passage
 from assistant.age import age
+from assistant.library import LibraryDocument
 
 # Beyond html.escape: `$ { } `` ` are turned into entities so that no template or math
 # syntax in a document (`${...}`, `{{...}}`, `$$...$$`) survives to the page.
@@ -84,6 +86,38 @@ def position_label(section: str, doc_id: str, start: int, end: int, show_doc: bo
     return " · ".join(parts)
 
 
+def source_label(section: str, doc_id: str, page: int | None = None, show_doc: bool = False) -> str:
+    """A source's short label, escaped: `source_label("Intro", "a.pdf", 3, show_doc=True)` ->
+    `'Intro · p. 3 · a.pdf'`; offsets go in a tooltip instead (see `_source_html`)."""
+    parts = [escape(section) if section else "(no section)"]
+    if page is not None:
+        parts.append(f"p. {int(page)}")
+    if show_doc:
+        parts.append(escape(doc_id))
+    return " · ".join(parts)
+
+
+def snippet(text: str, limit: int = 120) -> str:
+    """One line of text, cut at a word near `limit`: `snippet("a  b\nc", 10)` -> `'a b c'`."""
+    line = " ".join(text.split())
+    if len(line) <= limit:
+        return line
+    cut = line.rfind(" ", 0, limit)
+    return line[: cut if cut > limit // 2 else limit].rstrip() + "…"
+
+
+def open_href(doc_id: str, start: int, end: int) -> str:
+    """The link that opens a document at a quote (read by the page's script and `parse_open`):
+    `open_href("a b.txt", 3, 9)` -> `'#ga-open:3:9:a%20b.txt'`."""
+    return f"#ga-open:{int(start)}:{int(end)}:{quote(doc_id, safe='')}"
+
+
+def parse_open(href: str) -> tuple[str, int, int] | None:
+    """Inverse of `open_href`; None for anything else: `parse_open("#ga-open:3:9:a%20b.txt")` -> `('a b.txt', 3, 9)`."""
+    m = re.fullmatch(r"#?ga-open:(\d{1,12}):(\d{1,12}):(.+)", (href or "").strip())
+    return (unquote(m.group(3)), int(m.group(1)), int(m.group(2))) if m else None
+
+
 def answer_key(answer: Answer) -> str:
     """Short id, unique per answer, that keeps the element ids of two answers apart."""
     return hashlib.sha1(answer.model_dump_json().encode()).hexdigest()[:8]
@@ -101,23 +135,30 @@ def _quotes_html(answer: Answer, key: str, count: int | None) -> str:
 
 
 def _source_html(key: str, n: int | None, passage: Passage | None, citations: Sequence[Citation],
-                 show_doc: bool) -> str:
+                 show_doc: bool, open_: bool = False) -> str:
     first = citations[0] if citations else None
     if passage is not None:
-        where = position_label(passage.section, passage.doc_id, passage.start, passage.end, show_doc)
+        doc_id, section, start, end = passage.doc_id, passage.section, passage.start, passage.end
+        page = getattr(passage, "page", None)
         body = highlight(passage.text, quote_spans(passage, citations))
     else:  # only if an answer broke its invariant: still show the quote itself
         assert first is not None
-        where = position_label(first.section, first.doc_id, first.start, first.end, show_doc)
+        doc_id, section, start, end = first.doc_id, first.section, first.start, first.end
+        page = getattr(first, "page", None)
         body = f"<mark>{escape(first.quote)}</mark>"
     label = f'<span class="ga-source-n">[{n}]</span> ' if n is not None else ""
-    quoted = ""
+    offsets = f"passage: characters {start:,}–{end:,}"
     if citations:
-        spans = ", ".join(f"{c.start:,}–{c.end:,}" for c in citations)
-        quoted = f'<span class="ga-quoted">quoted: characters {spans}</span>'
+        offsets += "; quoted: characters " + ", ".join(f"{c.start:,}–{c.end:,}" for c in citations)
+    shown = snippet(first.quote if first else passage.text if passage else "")
+    at = (first.start, first.end) if first else (start, end)
+    link = (f'<a class="ga-open" href="{escape(open_href(doc_id, *at))}" '
+            f'title="Show the whole document at this {"quote" if first else "passage"}">open in document</a>')
     anchor = f' id="ga-{key}-{n}"' if n is not None else ""
-    return (f'<details class="ga-source"{anchor}><summary>{label}<span class="ga-where">{where}</span></summary>'
-            f'{quoted}<div class="ga-passage">{body}</div></details>')
+    return (f'<details class="ga-source"{anchor}{" open" if open_ else ""}><summary title="{escape(offsets)}">'
+            f'{label}<span class="ga-where">{source_label(section, doc_id, page, show_doc)}</span>'
+            f'<span class="ga-snippet">{escape(shown)}</span></summary>'
+            f'<div class="ga-passage">{body}</div>{link}</details>')
 
 
 def sources_html(answer: Answer, show_doc: bool = False, key: str | None = None) -> str:
@@ -134,21 +175,79 @@ def sources_html(answer: Answer, show_doc: bool = False, key: str | None = None)
     groups: dict[int, list[Citation]] = {}
     for c in answer.citations:
         groups.setdefault(c.n, []).append(c)
-    items = "".join(_source_html(key, n, by_chunk.get(cs[0].chunk_id), cs, show_doc)
-                    for n, cs in sorted(groups.items()))
+    items = "".join(_source_html(key, n, by_chunk.get(cs[0].chunk_id), cs, show_doc, open_=i == 0)
+                    for i, (n, cs) in enumerate(sorted(groups.items())))
     return f'<div class="ga-sources"><div class="ga-sources-title">Sources</div>{items}</div>'
+
+
+def answer_markdown(answer: Answer, show_doc: bool = False) -> str:
+    """The quotes and their sources as Markdown, for the answer's "copy" button.
+
+    Each quote is a block quote ending in its marker; the sources follow, one line each:
+    `[1] Intro · p. 2 · a.txt, characters 10–42`. An abstention copies its message."""
+    if answer.abstained or not answer.citations:
+        return _plain(answer.text)
+    quotes = "\n\n".join("> " + c.quote.replace("\n", "\n> ") + f" [{c.n}]" for c in answer.citations)
+    sources, seen = [], set()
+    for c in answer.citations:
+        if c.n in seen:
+            continue
+        seen.add(c.n)
+        spans = ", ".join(f"{x.start:,}–{x.end:,}" for x in answer.citations if x.n == c.n)
+        where = [c.section or "(no section)"]
+        if getattr(c, "page", None) is not None:
+            where.append(f"p. {c.page}")
+        if show_doc:
+            where.append(c.doc_id)
+        sources.append(f"[{c.n}] {' · '.join(where)}, characters {spans}")
+    return f"{quotes}\n\nSources:\n" + "\n".join(sources) + "\n"
+
+
+def understood_html(answer: Answer) -> str:
+    """The quiet "searched as" line, when the text searched is not the question as asked (a
+    corrected spelling, a follow-up read with the question before it); else ''."""
+    query, question = " ".join(answer.query.split()), " ".join(answer.question.split())
+    if not query or query == question:
+        return ""
+    return f'<div class="ga-understood">searched as: {escape(query)}</div>'
+
+
+def _copy_html(answer: Answer, show_doc: bool) -> str:
+    return (f'<div class="ga-actions"><a class="ga-copy" href="#ga-copy" role="button" '
+            f'title="Copy the quotes and their sources as Markdown">copy</a></div>'
+            f'<div class="ga-copy-md" hidden>{escape(answer_markdown(answer, show_doc))}</div>')
 
 
 def answer_html(answer: Answer, show_doc: bool = False, quotes: int | None = None, sources: bool = True) -> str:
     """The chat message for an answer. `quotes` limits how many quotes are shown and
     `sources=False` leaves the Sources out: that is how the answer streams in."""
     key = answer_key(answer)
+    extra = understood_html(answer) + sources_html(answer, show_doc, key) + _copy_html(answer, show_doc) \
+        if sources else ""
     if answer.abstained:
         body = f'<div class="ga-abstain-text">{escape(_plain(answer.text))}</div>'
-        extra = sources_html(answer, show_doc, key) if sources else ""
         return f'<div class="ga-answer ga-abstained">{body}{extra}</div>'
-    extra = sources_html(answer, show_doc, key) if sources else ""
     return f'<div class="ga-answer ga-cited">{_quotes_html(answer, key, quotes)}{extra}</div>'
+
+
+def document_html(title: str, text: str, start: int, end: int, window: int = 200_000) -> str:
+    """A whole document with `text[start:end]` marked (`id="ga-doc-hit"`, scrolled to by the page).
+    A document longer than `window` characters shows the `window` around the quote, saying so.
+
+    >>> document_html("T", "one two three", 4, 7)
+    '<div class="ga-doc"><div class="ga-doc-title">T</div><div class="ga-doc-text">one <mark id="ga-doc-hit">two</mark> three</div></div>'
+    """
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    lo, hi = 0, len(text)
+    if len(text) > window:
+        lo = max(0, min(start - window // 2, len(text) - window))
+        hi = lo + window
+    before = "<p class=\"ga-doc-cut\">… (earlier text not shown)</p>" if lo else ""
+    after = "<p class=\"ga-doc-cut\">… (later text not shown)</p>" if hi < len(text) else ""
+    body = (f'{escape(text[lo:start])}<mark id="ga-doc-hit">{escape(text[start:end])}</mark>'
+            f'{escape(text[end:hi])}')
+    return (f'<div class="ga-doc"><div class="ga-doc-title">{escape(title)}</div>{before}'
+            f'<div class="ga-doc-text">{body}</div>{after}</div>')
 
 
 def answer_steps(answer: Answer, show_doc: bool = False) -> Iterator[str]:
@@ -218,30 +317,49 @@ def questions_from_history(history: Sequence[dict]) -> list[str]:
     return questions
 
 
-def info_html(info: IndexInfo, now: datetime | None = None) -> str:
-    """The side panel: what is indexed (documents, chunk count, model, index age)."""
+def file_size(size: int) -> str:
+    """`file_size(512)` -> `'512 B'`, `file_size(2048)` -> `'2 KB'`, `file_size(5 * 2**20)` -> `'5.0 MB'`."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 2**20:
+        return f"{size // 1024} KB"
+    return f"{size / 2**20:.1f} MB"
+
+
+def info_html(info: IndexInfo, documents: Sequence[LibraryDocument] | None = None, now: datetime | None = None) -> str:
+    """The side panel: the documents (size, passages, when added) and the index (chunks, model, age).
+    No server paths: documents are named by their ids."""
     docs = []
-    for d in info.documents:
-        title = str(d.get("title") or d.get("doc_id") or "")
-        facts = [escape(str(d.get("doc_id", "")))]
-        if d.get("chars") is not None:
-            facts.append(f"{int(d['chars']):,} characters")
-        if d.get("chunks") is not None:
-            facts.append(f"{int(d['chunks']):,} chunks")
-        docs.append(f'<li><span class="ga-doc-title">{escape(title)}</span>'
+    if documents is None:
+        documents = [LibraryDocument(doc_id=str(d.get("doc_id", "")), title=str(d.get("title") or ""),
+                                     size=int(d.get("size") or 0), passages=int(d.get("chunks") or 0),
+                                     added_at=None, removable=False) for d in info.documents]
+    for d in documents:
+        facts = [escape(d.doc_id)]
+        if d.size:
+            facts.append(file_size(d.size))
+        facts.append(f"{d.passages:,} passage{'s' if d.passages != 1 else ''}")
+        if d.added_at:
+            facts.append(f"added {escape(age(d.added_at, now))}")
+        docs.append(f'<li><span class="ga-doc-title">{escape(d.title or d.doc_id)}</span>'
                     f'<span class="ga-doc-facts">{" · ".join(facts)}</span></li>')
     rows = [
-        ("Documents", f"{len(info.documents):,}"),
+        ("Documents", f"{len(documents):,}"),
         ("Chunks", f"{info.chunks:,}"),
         ("Model", escape(info.model)),
         ("Index built", f'{escape(age(info.created_at, now))}<br><small>{escape(info.created_at)}</small>'),
-        ("Index folder", f"<small>{escape(info.folder)}</small>"),
     ]
-    if info.stale:
-        rows.append(("Stale", escape("; ".join(info.stale))))
     table = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
     return (f'<div class="ga-info"><div class="ga-info-title">What is indexed</div>'
             f'<ul class="ga-docs">{"".join(docs)}</ul><dl>{table}</dl></div>')
+
+
+def upload_status_html(added: Sequence[str], refused: Sequence[tuple[str, str]], removed: Sequence[str] = ()) -> str:
+    """What an upload or removal did, one line per file; refusals give their one-line reason."""
+    lines = [f'<li class="ga-added">Added {escape(d)}</li>' for d in added]
+    lines += [f'<li class="ga-removed">Removed {escape(d)}</li>' for d in removed]
+    lines += [f'<li class="ga-refused">{escape(reason)}</li>' for _, reason in refused]
+    return f'<ul class="ga-status">{"".join(lines)}</ul>' if lines else ""
 
 
 def header_html(title: str, description: str) -> str:

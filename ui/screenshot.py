@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
             assistant = Assistant.load(args.index, Settings.from_env())
         else:
             assistant = Assistant.from_paths([DEFAULT_DOCUMENT], Path(tmp) / "index", Settings.from_env())
-        demo = build_app(assistant)
+        demo = build_app(assistant, uploads=not args.index)  # the documents panel, on a throwaway index only
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

@@ -237,7 +237,11 @@ def _check_outputs(out: Path, stdout: str, want_peer: bool) -> dict:
     results = json.loads((out / "bench.json").read_text())
     assert report.check_results(results) == []
     assert results["quick"] is True
-    assert all(results["parts"][p]["status"] == "ok" for p in report.PARTS), results["parts"]
+    assert all(results["parts"][p]["status"] == "ok" for p in report.DEFAULT_PARTS), results["parts"]
+    import importlib.util
+
+    milvus = importlib.util.find_spec("pymilvus") and importlib.util.find_spec("milvus_lite")
+    assert results["parts"]["store"]["status"] == ("ok" if milvus else "skipped"), results["parts"]["store"]
     assert {t["id"] for t in results["targets"]} == {"latency", "cold-ratio", "cold-seconds", "build", "scale"}
     md = (out / "bench.md").read_text()
     assert md.startswith("# assistant bench") and "## Scale (FAISS)" in md
@@ -276,3 +280,21 @@ def test_quick_bench_as_ci_runs_it(tmp_path):
     results = _check_outputs(out, proc.stdout, want_peer=True)
     assert results["parts"]["latency"]["torch_imported_by_questions"] is False  # questions take the numpy path
     assert results["parts"]["build"]["peer"]["chars"] == results["parts"]["build"]["ours"]["chars"]  # same text
+
+
+def test_a_store_run_writes_its_own_readme_block_and_leaves_the_other_alone(tmp_path):
+    row = {"n": 100_000, "store": "milvus-lite", "index": "HNSW32", "search": "efSearch=128", "build_s": 12.5,
+           "p50_ms": 4.25, "p95_ms": 6.0, "recall_at_10": 0.97}
+    results = {**_results(), "quick": False,
+               "parts": {p: {"status": "skipped", "reason": "not selected (--parts)"} for p in report.DEFAULT_PARTS}}
+    results["parts"]["store"] = {"status": "ok", "seconds": 1.0, "sizes": [100_000], "rows": [row]}
+    results["targets"] = report.evaluate_targets(results)
+    assert report.check_results(results) == []
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench-figures:start -->\nkept\n<!-- bench-figures:end -->\n"
+                      "<!-- store-figures:start -->\n<!-- store-figures:end -->\n")
+    report.update_readme(results, readme)
+    text = readme.read_text()
+    assert "kept" in text and "| 100,000 | milvus-lite | HNSW32 | efSearch=128 | 12.5 | 4.25 | 6.00 | 0.970 |" in text
+    results["parts"]["store"]["rows"] = []
+    assert report.check_results(results) == ["store has no rows or a row lacks fields"]

@@ -14,7 +14,7 @@ import pytest
 
 from assistant.options import is_loopback_url
 from bench.harness import free_port
-from bench.load import answer_problems, readme_figures
+from bench.load import answer_problems, compare, compare_line, readme_figures
 from reliability.helpers import CLI, ROOT, child_env, run_cli
 
 
@@ -79,9 +79,29 @@ def test_a_small_load_run_serves_asks_checks_and_reports(article_index, tmp_path
         f"| load | <!-- load-figures:4:start -->{readme_figures(figures)}<!-- load-figures:4:end --> |\n")
 
 
-def test_a_run_against_no_server_fails_with_every_error_counted(article_index):
+@pytest.mark.slow
+def test_both_paths_on_one_server_report_side_by_side(article_index, tmp_path):
+    readme = tmp_path / "README.md"
+    blocks = ["load-figures:3", "load-figures:rest:3", "load-figures:compare:3"]
+    readme.write_text("".join(f"<!-- {b}:start -->old<!-- {b}:end -->\n" for b in blocks), encoding="utf-8")
+    proc = subprocess.run([*CLI, "load", "--via", "rest,gradio", "--clients", "3", "--questions", "2", "--index",
+                           str(article_index), "--json", "--timeout", "180", "--readme", str(readme)],
+                          capture_output=True, text=True, timeout=240, env=child_env(), cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    out = json.loads(proc.stdout)
+    assert [r["via"] for r in out["runs"]] == ["rest", "gradio"]
+    for r in out["runs"]:
+        assert r["requests"] == r["answered"] == 6 and r["errors"] == 0 and r["p95_ms"] > 0
+    assert out["rest_vs_gradio"] == compare(out["runs"]) and out["rest_vs_gradio"]["rest_throughput_x"] > 0
+    text = readme.read_text(encoding="utf-8")
+    assert readme_figures(out["runs"][0]) in text and readme_figures(out["runs"][1]) in text
+    assert compare_line(out["rest_vs_gradio"]) in text and "old" not in text
+
+
+@pytest.mark.parametrize("via", ["gradio", "rest"])
+def test_a_run_against_no_server_fails_with_every_error_counted(article_index, via):
     url = f"http://127.0.0.1:{free_port()}"
-    proc = subprocess.run([*CLI, "load", "--clients", "2", "--questions", "2", "--index", str(article_index),
+    proc = subprocess.run([*CLI, "load", "--via", via, "--clients", "2", "--questions", "2", "--index", str(article_index),
                            "--url", url, "--json", "--timeout", "60"], capture_output=True, text=True, timeout=120,
                           env=child_env(), cwd=ROOT)
     assert proc.returncode == 1
@@ -90,7 +110,7 @@ def test_a_run_against_no_server_fails_with_every_error_counted(article_index):
 
 
 @pytest.mark.parametrize("args", [["--url", "http://192.0.2.7:7860"], ["--clients", "0"], ["--questions", "1001"],
-                                  ["--auth", "nopassword"]])
+                                  ["--auth", "nopassword"], ["--via", "grpc"], ["--via", "rest,rest"]])
 def test_bad_options_are_usage_errors(args):
     proc = run_cli("load", *args)
     assert proc.returncode == 2

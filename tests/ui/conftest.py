@@ -34,11 +34,11 @@ Orchard apples cost ${window.__xss=3} and {{constructor.constructor('window.__xs
 
 
 @contextmanager
-def served(app_or_assistant, auth=None, stream_pause: float = 0.0) -> Iterator[str]:
+def served(app_or_assistant, auth=None, stream_pause: float = 0.0, uploads: bool = False) -> Iterator[str]:
     """Launch the chat on a free local port, yield its address, close it afterwards."""
     from ui.app import build_app, launch
 
-    demo = build_app(app_or_assistant, stream_pause=stream_pause)
+    demo = build_app(app_or_assistant, stream_pause=stream_pause, uploads=uploads)
     url = launch(demo, host="127.0.0.1", port=free_port(), auth=auth)
     try:
         yield url

@@ -24,22 +24,20 @@ class Spy:
         self.calls: list[tuple[str, list[str]]] = []
         self.answers = []
         self.fail: Exception | None = None
+        self.scopes: list = []
 
-    def ask(self, question, history=None):
+    def ask(self, question, history=None, documents=None):
         self.calls.append((question, list(history or [])))
+        self.scopes.append(documents)
         if self.fail is not None:
             exc, self.fail = self.fail, None
             raise exc
-        answer = self.inner.ask(question, history)
+        answer = self.inner.ask(question, history, documents)
         self.answers.append(answer)
         return answer
 
-    def info(self):
-        return self.inner.info()
-
-    @property
-    def title(self):
-        return self.inner.title
+    def __getattr__(self, name):  # index, info, title...: the real assistant's
+        return getattr(self.inner, name)
 
 
 @pytest.fixture
@@ -121,7 +119,7 @@ def test_undo_removes_the_last_exchange_and_gives_the_question_back(chat):
 def test_retry_asks_the_same_question_again_with_the_same_history(chat, spy):
     history = list(chat.respond(Q1, []))[-1]
     history = list(chat.respond(Q2, history))[-1]
-    outputs = list(chat.on_retry(history, gr.RetryData(None, {"index": 2, "value": Q2})))
+    outputs = list(chat.on_retry(history, None, gr.RetryData(None, {"index": 2, "value": Q2})))
     assert spy.calls[-1] == (Q2, [Q1])
     chat_after = outputs[-2][0]
     assert chat_after[:2] == history[:2] and len(chat_after) == 4

@@ -25,7 +25,8 @@ def fake_launch(monkeypatch):
 
     calls = []
 
-    def launch(demo, host, port, auth=None, quiet=True):
+    def launch(demo, host, port, auth=None, api=None, served=None):
+        assert api is not None and served is not None  # the REST API is served beside the chat
         calls.append({"host": host, "port": port, "auth": auth})
         raise OSError("address already in use")
 
@@ -126,3 +127,22 @@ def test_serve_prints_its_address_once_ready_answers_and_stops_cleanly(ui_assist
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("args, uploads", [
+    ([], True),
+    (["--read-only"], False),
+    (["--host", "0.0.0.0"], False),
+    (["--host", "0.0.0.0", "--auth", "reader:pw"], True),
+    (["--host", "0.0.0.0", "--uploads"], True),
+])
+def test_uploads_are_off_with_read_only_and_by_default_on_an_open_host_without_login(
+        ui_assistant, fake_launch, monkeypatch, args, uploads):
+    import ui.app
+
+    built = []
+    real = ui.app.build_app
+    monkeypatch.setattr(ui.app, "build_app", lambda holder, **kw: built.append(kw) or real(holder, **kw))
+    result = run(["--index", ui_assistant.info().folder, *args])
+    assert built == [{"uploads": uploads}]
+    assert ("Read-only" in result.output) is (not uploads)

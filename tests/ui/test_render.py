@@ -90,7 +90,7 @@ def assert_inert(fragment: str) -> None:
         assert tag in ALLOWED, tag
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
-            assert name in {"class", "href", "title", "id"}, (tag, name)
+            assert name in {"class", "href", "title", "id", "role", "hidden", "open"}, (tag, name)
             if name == "href":
                 assert value.startswith("#ga-"), value
 
@@ -164,15 +164,23 @@ def test_sources_list_each_marker_once_with_its_passage_and_highlighted_quotes()
     assert parsed.marks == [Q1, Q2, Q3]
     text = "".join(parsed.text)
     assert P1.text in text and P2.text in text
-    assert "Intro · characters" in text and "Sanctions · characters" in text
-    assert "in doc.txt" not in text
-    assert "in doc.txt" in "".join(Tags(render.sources_html(answer, show_doc=True)).text)
+    summaries = [a for t, a in parsed.tags if t == "summary"]
+    assert [a["title"] for a in summaries] == [
+        f"passage: characters {P1.start:,}–{P1.end:,}; quoted: characters "
+        f"{answer.citations[0].start:,}–{answer.citations[0].end:,}, {answer.citations[2].start:,}–{answer.citations[2].end:,}",
+        f"passage: characters {P2.start:,}–{P2.end:,}; quoted: characters "
+        f"{answer.citations[1].start:,}–{answer.citations[1].end:,}"]
+    assert "characters" not in text  # offsets live in the tooltip only
+    assert "Intro" in text and "Sanctions" in text and Q1 in text  # label and one-line snippet
+    assert [("open" in d) for d in details] == [True, False]  # the first source is open
+    assert "doc.txt" not in text
+    assert "doc.txt" in "".join(Tags(render.sources_html(answer, show_doc=True)).text)
 
 
 def test_markers_link_to_the_sources_of_the_same_answer():
     out = render.answer_html(cited())
     parsed = Tags(out)
-    hrefs = {a["href"][1:] for t, a in parsed.tags if t == "a"}
+    hrefs = {a["href"][1:] for t, a in parsed.tags if t == "a" and a["class"] == "ga-marker"}
     ids = {a["id"] for t, a in parsed.tags if t == "details"}
     assert hrefs == ids and len(ids) == 2
     other = render.answer_html(cited().model_copy(update={"question": "Another question?"}))
@@ -220,7 +228,7 @@ def test_abstention_looks_different_and_offers_related_passages_without_markers(
     assert parsed.marks == []
     assert "Related passages" in text
     assert text.index(P2.text) < text.index(P1.text)  # best first, as given
-    assert not any(t == "a" for t, _ in parsed.tags)
+    assert not any(t == "a" and a["class"] == "ga-marker" for t, a in parsed.tags)
     assert list(render.answer_steps(answer)) == [out]
 
 
@@ -276,9 +284,20 @@ def test_info_panel_shows_documents_chunks_model_and_age():
     out = render.info_html(info(), now=now)
     assert_inert(out)
     text = " ".join(Tags(out).text)
-    for expected in ("<b>Title</b>", "a.txt", "11,194 characters", "26 chunks", "Chunks", "default",
-                     "3 hours ago", "/idx"):
+    for expected in ("<b>Title</b>", "a.txt", "26 passages", "Chunks", "default", "3 hours ago"):
         assert expected in text, expected
+    assert "/idx" not in out and "/a.txt" not in out  # no server paths
+
+
+def test_info_panel_lists_uploads_with_size_passages_and_when_added():
+    from assistant.library import LibraryDocument
+
+    now = datetime(2026, 1, 1, 3, 0, tzinfo=timezone.utc)
+    docs = [LibraryDocument(doc_id="<x>.txt", title="", size=3 * 1024, passages=1,
+                            added_at="2026-01-01T02:58:00+00:00", removable=True)]
+    out = render.info_html(info(), docs, now=now)
+    assert_inert(out)
+    assert "<x>.txt · 3 KB · 1 passage · added 2 minutes ago" in " ".join(Tags(out).text)
 
 
 @pytest.mark.parametrize("seconds, expected", [(5, "just now"), (60, "1 minute ago"), (7199, "1 hour ago"),
@@ -294,3 +313,65 @@ def test_header_escapes_the_title():
     out = render.header_html("<script>x</script>", "Ask.")
     assert_inert(out)
     assert "<script>x</script>" in "".join(Tags(out).text)
+
+
+# ---------------------------------------------------------------- sources, copy, document view
+
+
+def test_a_source_with_a_page_says_so():
+    assert render.source_label("Intro", "a.pdf", 3) == "Intro · p. 3"
+    assert render.source_label("", "<a>.pdf", None, show_doc=True) == "(no section) · &lt;a&gt;.pdf"
+
+
+@given(st.text(min_size=1, max_size=40), st.integers(0, 10**9), st.integers(0, 10**9))
+def test_open_links_round_trip_any_document_id(doc_id, start, end):
+    href = render.open_href(doc_id, start, end)
+    assert render.parse_open(href) == (doc_id, start, end)
+    assert href.startswith("#ga-open:") and not set(href) & set("<>\"' ")
+
+
+def test_open_links_to_the_first_quote_of_each_source():
+    hrefs = [a["href"] for t, a in Tags(render.sources_html(cited())).tags if t == "a" and a["class"] == "ga-open"]
+    c = cited().citations
+    assert [render.parse_open(h) for h in hrefs] == [("doc.txt", c[0].start, c[0].end), ("doc.txt", c[1].start, c[1].end)]
+    assert render.parse_open("#ga-open:1:x:a") is None and render.parse_open("javascript:alert(1)") is None
+
+
+def test_copy_gives_the_quotes_and_their_sources_as_markdown():
+    answer = cited()
+    md = render.answer_markdown(answer)
+    c = answer.citations
+    assert md == (f"> {Q1} [1]\n\n> {Q3} [2]\n\n> {Q2} [1]\n\nSources:\n"
+                  f"[1] Intro, characters {c[0].start}–{c[0].end}, {c[2].start}–{c[2].end}\n"
+                  f"[2] Sanctions, characters {c[1].start}–{c[1].end}\n")
+    hidden = Tags(render.answer_html(answer))
+    assert any(t == "div" and a.get("class") == "ga-copy-md" and "hidden" in a for t, a in hidden.tags)
+    assert md in "".join(hidden.text)  # the Markdown rides along as text, escaped
+    assert render.answer_markdown(abstained()).startswith("The document doesn't say.")
+
+
+def test_searched_as_shows_only_when_the_query_differs_from_the_question():
+    same = render.answer_html(cited())
+    assert "searched as" not in same
+    changed = cited().model_copy(update={"query": "What is <exchanged> between Russia and North Korea?"})
+    out = render.answer_html(changed)
+    assert_inert(out)
+    assert "searched as: What is <exchanged> between Russia and North Korea?" in "".join(Tags(out).text)
+    assert "searched as" not in "".join(render.answer_steps(changed))[:-len(out)]  # not while streaming
+
+
+def test_document_view_marks_the_quote_and_windows_long_documents():
+    out = render.document_html("<T>", DOC, DOC.index(Q3), DOC.index(Q3) + len(Q3))
+    assert_inert(out)
+    parsed = Tags(out)
+    assert parsed.marks == [Q3] and "".join(parsed.text) == "<T>" + DOC
+    long = "x" * 1000 + "NEEDLE" + "y" * 1000
+    cut = Tags(render.document_html("L", long, 1000, 1006, window=100))
+    assert cut.marks == ["NEEDLE"] and "earlier text not shown" in "".join(cut.text)
+    assert "later text not shown" in "".join(cut.text) and len("".join(cut.text)) < 200
+
+
+def test_upload_status_escapes_names_and_reasons():
+    out = render.upload_status_html(["<b>.txt"], [("x", "<img>.pdf: unsupported")], ["old.md"])
+    assert_inert(out)
+    assert " ".join(Tags(out).text) == "Added <b>.txt Removed old.md <img>.pdf: unsupported"
