@@ -264,8 +264,11 @@ def test_cli_unknown_article_and_bad_override_are_usage_errors(tiny_file):
 
 
 @pytest.mark.integration
-def test_held_out_articles_with_the_real_model_answer_and_decline(tmp_path):
+def test_held_out_articles_with_the_real_model_are_scored_end_to_end(tmp_path):
+    # The real model and judge on 40 held-out questions: every gold span maps, nothing fails, the
+    # evidence is found and quoted. How well it declines is the gate's business, on the whole file
+    # (`assistant eval --squad eval/data/squad-heldout.json` in .ci/run): 40 questions are too few.
     run = sq.run_squad(sq.HELDOUT, articles=["Spectre (2015 film)"], limit=40, progress=False)
     figs = run.figures()["overall"]
     assert figs["n"] == 40 and figs["errors"] == 0 and sum(len(a.unmapped) for a in run.articles) == 0
-    assert figs["hit@5"] > 0.5 and figs["accuracy"] > 0.3
+    assert figs["hit@5"] > 0.5 and figs["gold_in_quotes"] > 0.3 and figs["auc"] is not None
