@@ -238,7 +238,14 @@ def finish_build(store: MilvusStore, record: StoreRecord) -> None:
     store._call("flush", client.flush, store.collection)
     index = client.prepare_index_params()
     index.add_index(field_name="vector", index_type=record.index_type, metric_type="IP", params=record.index_params)
-    store._call("index", client.create_index, store.collection, index)
+    try:
+        store._call("index", client.create_index, store.collection, index)
+    except StoreError as exc:
+        # pymilvus retries a create_index whose reply took too long (a large collection); the
+        # retry then finds the index the first call made. Anything else is a real failure.
+        if "already exists" not in str(exc) or "vector" not in store._call(
+                "list the indexes of", client.list_indexes, store.collection, field_name="vector"):
+            raise
     store._call("load", client.load_collection, store.collection)
 
 

@@ -276,3 +276,47 @@ def test_the_real_model_gives_the_same_citations_through_milvus(tmp_path, articl
         a, b = real_article.ask(it.question), milvus.ask(it.question)
         assert [(c.doc_id, c.start, c.end) for c in a.citations] == [(c.doc_id, c.start, c.end) for c in b.citations]
         assert a.abstained == b.abstained
+
+
+class _SlowIndexClient:
+    """A Milvus client whose create_index answers as pymilvus does when it retried a call that took too long."""
+
+    def __init__(self, indexes):
+        self.indexes, self.loaded = indexes, False
+
+    def flush(self, name):
+        pass
+
+    def prepare_index_params(self):
+        class Params:
+            def add_index(self, **kw):
+                pass
+        return Params()
+
+    def create_index(self, name, params):
+        raise RuntimeError("index already exists for field 'vector'; call drop_index first")
+
+    def list_indexes(self, name, field_name=""):
+        return self.indexes
+
+    def load_collection(self, name):
+        self.loaded = True
+
+
+@pytest.mark.parametrize("indexes, fine", [(["vector"], True), ([], False)])
+def test_an_index_a_retried_create_already_made_is_used_and_nothing_else_is_excused(indexes, fine):
+    from index.milvus import MilvusStore, finish_build
+    from index.vectors import StoreRecord
+
+    client = _SlowIndexClient(indexes)
+    spec = parse_store("milvus-lite:/tmp/x.db/docs")
+    store = MilvusStore(client, spec, "docs__b1", "HNSW", {})
+    record = StoreRecord(uri=spec.uri, alias="docs", collection="docs__b1", index_type="HNSW", index_params={},
+                         search_params={})
+    if fine:
+        finish_build(store, record)
+        assert client.loaded
+    else:
+        with pytest.raises(StoreError, match="failed to index collection docs__b1"):
+            finish_build(store, record)
+        assert not client.loaded
