@@ -153,7 +153,7 @@ class Answerer:
         rules = self.rules_confidence(cands)
         if self.judge is None:
             return cands, rules, {}
-        features = decision_features(cands, rules)
+        features = decision_features(cands, rules, question_flags(question, any(c.targeted for c in ranked)))
         confidence = self.decision.confidence(features) if self.decision is not None and cands else 0.0
         if self.settings.judge_orders:
             for c in cands:
@@ -270,7 +270,8 @@ class Answerer:
 
 
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
-DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind", "rules")
+DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind", "rules",
+                     "several", "why", "polar", "part")
 
 
 def _logit(p: float) -> float:
@@ -285,21 +286,35 @@ def sentence_features(verdict: Judgement, s: ScoredSentence) -> dict[str, float]
             "support": s.score, "dense": s.dense, "lexical": s.lexical}
 
 
-def decision_features(cands: list[Candidate], rules: float) -> dict[str, float]:
+def decision_features(cands: list[Candidate], rules: float, asks: dict[str, float]) -> dict[str, float]:
     """What the answer/decline decision reads: for the judged sentence most likely to answer, its
     log-odds and lead over the runner-up, the judge's own log-odds and span score, the share of
     the question's words it holds and whether it lacks the kind of fact asked for (a number, a
-    date, a name...); the best retrieval support among all candidates; and `rules`, the
-    confidence of the rules alone (`Answerer.rules_confidence`)."""
+    date, a name...); the best retrieval support among all candidates; `rules`, the
+    confidence of the rules alone (`Answerer.rules_confidence`); and `asks`, what the question
+    itself asks for (`question_flags`)."""
     judged = sorted((c for c in cands if c.judged is not None), key=lambda c: -c.answers)
     if not judged:
-        return dict.fromkeys(DECISION_FEATURES, 0.0) | {"rules": rules}
+        return dict.fromkeys(DECISION_FEATURES, 0.0) | {"rules": rules} | asks
     best = judged[0]
     second = judged[1].answers if len(judged) > 1 else 1e-6
     return {"best_logit": _logit(best.answers), "margin": _logit(best.answers) - _logit(second),
             "judge_logit": _logit(best.judged.probability), "span": float(np.clip(best.judged.span, -20, 20)),
             "support": max(c.sentence.score for c in cands), "lexical": best.sentence.lexical,
-            "missing_kind": float(bool(best.missing)), "rules": rules}
+            "missing_kind": float(bool(best.missing)), "rules": rules} | asks
+
+
+def question_flags(question: Question, points_at_part: bool) -> dict[str, float]:
+    """What the decision reads of the question itself: whether it asks for several things, for a
+    reason, for yes or no, and whether it points at a part of the document (its opening, its
+    ending, a section by name) rather than at a fact.
+
+    >>> from assistant.question import analyse
+    >>> question_flags(analyse("Was the trip just for show?"), False)
+    {'several': 0.0, 'why': 0.0, 'polar': 1.0, 'part': 0.0}
+    """
+    return {"several": float(question.several), "why": float(question.why), "polar": float(question.polar),
+            "part": float(points_at_part)}
 
 
 def render_text(citations: list[Citation]) -> str:

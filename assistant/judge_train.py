@@ -483,7 +483,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     """Every question of every article, run through the assistant with the judge (before any
     decision is fitted): whether it is answerable and, per judged candidate sentence, its
     `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
-    from .answering import Answerer, sentence_features
+    from .answering import Answerer, question_flags, sentence_features
     from .api import Assistant
     from .judge import Judge
     from .settings import DEFAULT_DOCUMENT, Settings
@@ -528,7 +528,8 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
                 s, e = (int(x) for x in a.index.sentence_span[first.sentence.index])
                 first_holds = any(st + shift < e and en + shift > s for st, en in q.answers)
             out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows, "rules": rules,
-                        "rules_without": without, "first_holds": first_holds})
+                        "rules_without": without, "first_holds": first_holds,
+                        "asks": question_flags(query.analysis, any(c.targeted for c in ranked))})
         log(f"{art.title}: {len(art.questions)} questions")
     return out
 
@@ -556,7 +557,7 @@ def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, o
                                  missing=[k for k in c["missing_kinds"] if k != drop_kind], holds=c["holds"])
                  for c in q["cands"]]
         rules = q["rules_without"].get(drop_kind, q["rules"]) if drop_kind else q["rules"]
-        feats = decision_features(cands, rules)
+        feats = decision_features(cands, rules, q["asks"])
         holds = max(cands, key=lambda c: c.answers).holds if orders and cands else q["first_holds"]
         rows.append({"article": q["article"], "answerable": q["answerable"], "holds": holds, **feats})
     return rows

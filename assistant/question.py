@@ -49,6 +49,7 @@ class Question:
     several: bool = False  # asks for several things ("what are", "three outcomes")
     position: str | None = None  # points at the document's "start" or "end"
     one_paragraph: bool = False  # ... and at one paragraph of it
+    polar: bool = False  # asks yes or no ("Was the trip just for show?")
 
 
 def analyse(question: str) -> Question:
@@ -59,7 +60,8 @@ def analyse(question: str) -> Question:
     (True, ['date'], False)
     """
     where, one = position_reference(question)
-    return Question(question, _facts(question), asks_why(question), is_list_question(question), where, one)
+    return Question(question, _facts(question), asks_why(question), is_list_question(question), where, one,
+                    asks_yes_no(question))
 
 
 _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|amount|proportion|share|quantity|size|sum|price|cost|figure)|"
@@ -146,6 +148,19 @@ def states_cause(sentence: str) -> bool:
     (True, False)
     """
     return bool(_CAUSE.search(sentence))
+
+
+_POLAR_Q = re.compile(r"^\W*(?:is|are|was|were|am|do|does|did|can|could|will|would|shall|should|has|have|had|"
+                      r"may|might|must)(?:n't| not)?\b", re.I)
+
+
+def asks_yes_no(question: str) -> bool:
+    """Whether the question asks yes or no: it opens with an auxiliary verb.
+
+    >>> asks_yes_no("Was the trip just for show?"), asks_yes_no("Why was the trip made?")
+    (True, False)
+    """
+    return bool(_POLAR_Q.search(question))
 
 
 _LIST_Q = re.compile(r"\b(what (?:are|were)|which [a-z]+s|list|name (?:the|some|all)|enumerate|ways?|areas|reasons|kinds|types|forms|"

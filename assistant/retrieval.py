@@ -49,6 +49,7 @@ class ScoredChunk:
     score: float
     best: ScoredSentence
     sentences: list[ScoredSentence] = field(default_factory=list)
+    targeted: bool = False  # the question points at this passage (its section by name, or by position)
 
 
 def make_query(question: str, previous: str | None = None, previous_weight: float = 0.5) -> Query:
@@ -246,7 +247,7 @@ class Retriever:
             if s.passage_weight and len(rows):
                 centroid = idx.embeddings[rows].mean(axis=0)
                 score += s.passage_weight * float(centroid @ qv) / (float(np.linalg.norm(centroid)) or 1.0)
-            scored.append(ScoredChunk(ci, score, best, sents))
+            scored.append(ScoredChunk(ci, score, best, sents, ci in targets))
         scored.sort(key=lambda c: (-c.score, c.index))
         return self._drop_duplicates(scored, k)
 

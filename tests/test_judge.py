@@ -133,6 +133,20 @@ def test_answers_with_a_judge_stay_grounded(tiny, hashing_article):
     assert declined.abstained and declined.citations == []
 
 
+def test_the_decision_reads_what_the_question_asks(tiny, hashing_article, tmp_path):
+    """A question that points at a part of the document (here its conclusion) is told apart from
+    one that asks for a fact: the decision reads `question_flags` beside the judge's reading."""
+    decision = tmp_path / "decision.json"
+    decision.write_text(json.dumps({"features": ["part"], "mean": [0.0], "scale": [1.0], "weights": [5.0],
+                                    "bias": -2.5, "threshold": 0.5}))
+    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny),
+                                                                                "decision": str(decision)}))
+    part = a.ask("What does the conclusion say?")
+    fact = a.ask("Who is Lavrov?")
+    assert not part.abstained and part.confidence > 0.9
+    assert fact.abstained and fact.confidence < 0.1
+
+
 def test_the_bundled_judge_is_the_one_its_checksum_names():
     meta = json.loads((BUNDLED / "judge.json").read_text())
     digest = hashlib.sha256((BUNDLED / "judge.safetensors").read_bytes()).hexdigest()

@@ -52,6 +52,12 @@ def test_a_named_section_is_found(tiny):
     assert passages[0].section == "Maintenance"
 
 
+def test_passages_a_question_points_at_are_marked(tiny):
+    marked = [c for c in tiny.retriever.search(tiny.resolve("maintenance", None), 5) if c.targeted]
+    assert marked and all(tiny.index.chunks[c.index].section == "Maintenance" for c in marked)
+    assert not any(c.targeted for c in tiny.retriever.search(tiny.resolve("Which volcano is in Japan?", None), 5))
+
+
 def test_typos_are_corrected_against_the_corpus(tiny):
     assert tiny.retriever.correct("bicycle maintenance and tyre presure") == "bicycle maintenance and tyre pressure"
     assert tiny.retriever.correct("what is the weather in Paris") == "what is the weather in Paris"  # real words stay
