@@ -270,8 +270,9 @@ class Answerer:
 
 
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
+QUESTION_FLAGS = ("several", "why", "polar", "part")  # what `question_flags` reads of the question itself
 DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind", "rules",
-                     "several", "why", "polar", "part")
+                     *QUESTION_FLAGS)
 
 
 def _logit(p: float) -> float:

@@ -208,7 +208,7 @@ def load_judge(settings) -> tuple[Judge | None, Decision | None]:
         return None, None
     folder = None if settings.judge == "bundled" else settings.judge
     decision = settings.decision or (Path(folder) / "decision.json" if folder else None)
-    return Judge.load(folder), Decision.load(decision)
+    return Judge.load(folder, settings.judge_runtime, settings.judge_threads), Decision.load(decision)
 
 
 def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:

@@ -500,7 +500,8 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             doc_path.parent.mkdir(parents=True, exist_ok=True)
             doc_path.write_text(art.text, encoding="utf-8")
         a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
-        a.answerer = Answerer(a.index, settings.answer, Judge.load(judge_dir), None)
+        judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
+        a.answerer = Answerer(a.index, settings.answer, judge, None)
         text = a.index.documents[next(iter(a.index.documents))]
         shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
@@ -627,6 +628,37 @@ def ablate_kinds(questions: list[dict], sentence) -> dict:
     return out
 
 
+def across_documents(questions: list[dict]) -> dict:
+    """Does the decision carry to a document it was not fitted on? For each calibration document
+    with unanswerable questions: the ROC AUC there of the sentence model and decision fitted on the
+    other documents alone, with every feature, and without what the question itself asks
+    (`answering.question_flags`)."""
+    from .answering import DECISION_FEATURES, QUESTION_FLAGS, SENTENCE_FEATURES
+    from .judge import Decision, auc_of
+
+    out: dict[str, dict] = {}
+    for held in sorted({q["article"] for q in questions if not q["answerable"]}):
+        fit = [q for q in questions if q["article"] != held]
+        test = [q for q in questions if q["article"] == held]
+        cands = [c for q in fit if q["answerable"] for c in q["cands"]]
+        xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
+        s_mean, s_scale = _standardise(xs)
+        s_w, s_b = fit_logistic((xs - s_mean) / s_scale, np.array([c["holds"] for c in cands], dtype=float))
+        sentence = Decision(SENTENCE_FEATURES, tuple(s_mean), tuple(s_scale), tuple(s_w), s_b, 0.5, {}).confidence
+        rows, held_rows = decide_rows(fit, sentence), decide_rows(test, sentence)
+        out[held] = {}
+        for name, features in (("all", DECISION_FEATURES),
+                               ("without what the question asks", [f for f in DECISION_FEATURES if f not in QUESTION_FLAGS])):
+            x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
+            mean, scale = _standardise(x)
+            w, b = fit_logistic((x - mean) / scale, np.array([r["answerable"] for r in rows], dtype=float))
+            xt = np.array([[r[f] for f in features] for r in held_rows], dtype=np.float64)
+            conf = ((xt - mean) / scale) @ w + b
+            y = np.array([r["answerable"] for r in held_rows])
+            out[held][name] = round(auc_of(conf[y], conf[~y]), 4)
+    return out
+
+
 def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, judge_dir: Path | None,
               work: Path, max_false_abstention: float = 0.10, log=print) -> dict:
     """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
@@ -676,6 +708,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
                          "false_abstention": round(float(np.mean(~answered[m & y])), 4),
                          "first_quote_holds_answer": round(float(np.mean(holds[m & y])), 4)}
     figures["ablation"] = ablate_kinds(questions, sentence.confidence)
+    figures["fitted_on_the_other_documents"] = across_documents(questions)
     decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
                 "sentence": {"features": list(SENTENCE_FEATURES), "mean": s_mean.round(6).tolist(),
@@ -717,6 +750,8 @@ def write_card(folder: Path) -> Path:
         "  the word embeddings are the base model's, frozen and not stored here.",
         f"- Weights: `judge.safetensors`, fp16, sha256 `{meta['sha256']}` (checked on every load).",
         f"- Input: `[CLS] question [SEP] section: sentence [SEP]`, at most {meta['max_tokens']} tokens.",
+        "- At question time the dense layers run in int8 by default (`answer.judge_runtime`: ONNX Runtime,",
+        "  quantised from these weights on first use into the cache folder); the decision is calibrated on that.",
         "",
         "## Data",
         "SQuAD 2.0 training articles (Rajpurkar, Jia & Liang 2018; CC BY-SA 4.0, text from Wikipedia):",
@@ -748,6 +783,9 @@ def write_card(folder: Path) -> Path:
                   f"{decision.get('about', {}).get('max_false_abstention')}. On that data: "
                   f"AUC {figures.get('auc')}, declined {figures.get('declined')}, "
                   f"false abstention {figures.get('false_abstention')}.",
+                  *[f"Fitted on the other documents alone, AUC on {name}: {auc.get('all')} "
+                    f"({auc.get('without what the question asks')} without what the question asks)."
+                    for name, auc in figures.get("fitted_on_the_other_documents", {}).items()],
                   "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` (the README shows them)."]
     figures = (decision or {}).get("about", {}).get("figures_on_calibration_data", {})
     reading = ""

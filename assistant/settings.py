@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,14 +20,19 @@ from index import BuildSettings, ChunkerSettings, LoadLimits
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
 
 
+def cache_dir() -> Path:
+    """Where the assistant keeps what it can rebuild: `$XDG_CACHE_HOME/grounded-assistant` (or ~/.cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "grounded-assistant"
+
+
 def default_index_dir(store: str = "") -> Path:
     """The bundled article's cached index; one folder per vector store, so switching stores never rebuilds."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     if not store or store == "faiss":
-        return Path(base) / "grounded-assistant" / "default-index"
+        return cache_dir() / "default-index"
     import hashlib
 
-    return Path(base) / "grounded-assistant" / f"default-index-{hashlib.sha256(store.encode()).hexdigest()[:12]}"
+    return cache_dir() / f"default-index-{hashlib.sha256(store.encode()).hexdigest()[:12]}"
 
 
 class IndexSettings(BaseModel):
@@ -66,6 +71,8 @@ class AnswerSettings(BaseModel):
     passages: int = Field(5, ge=1, le=50, description="Passages retrieved to answer from.")
     judge: str = Field("bundled", description="The answer judge: `bundled` (the trained cross-encoder shipped with the package), a folder made by `assistant judge train`, or `none` (retrieval scores and fact-kind rules alone).")
     judge_orders: bool = Field(False, description="Order passages and choose quotes by the judge's calibrated sentence probability (True) or by retrieval support (False; the judge then only decides whether to answer). False measured better: see the README's design notes.")
+    judge_runtime: Literal["int8", "float32"] = Field("int8", description="How the judge runs: `int8` (its dense layers quantised to int8 in ONNX Runtime, about twice as fast; the shipped decision is calibrated on it) or `float32` (numpy, exactly the trained model).")
+    judge_threads: int = Field(0, ge=0, le=64, description="Threads of one int8 judge pass; 0: ONNX Runtime's choice (the cores). `assistant serve` sets 1: answers run side by side.")
     judge_candidates: int = Field(4, ge=1, le=64, description="Best candidate sentences (by retrieval score) the judge reads for each question, in one batch.")
     decision: str = Field("", description="The answer/decline model (`decision.json` from `assistant judge calibrate`); empty: the one beside the judge.")
     decline_below: float | None = Field(None, ge=0, le=1, description="With a judge: abstain when the calibrated confidence is below this; empty: the threshold chosen at calibration.")

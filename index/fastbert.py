@@ -218,6 +218,7 @@ class FastBert:
         self.normalize = normalize
         self.pad_id = pad_id
         self.dim = int(self.word.shape[1])
+        self.runner = None  # set by `index.onnxbert` to run the layers there instead
 
     # ------------------------------------------------------------ loading
 
@@ -370,7 +371,11 @@ class FastBert:
             x = self.word[ids] + self.position[:length] + self.token_type[segments]
         x = layer_norm(x, self.emb_ln_w, self.emb_ln_b, self.eps)
         # Padding gets the most negative float32 before softmax, as transformers does.
-        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :] if mask.min() < 1 else np.float32(0)
+        bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
+        if self.runner is not None:  # the same layers, int8, in ONNX Runtime (index.onnxbert)
+            return self.runner.run(x, bias), mask
+        if mask.min() == 1:
+            bias = np.float32(0)
         hidden = self.dim
         d = hidden // self.heads
         scale = np.float32(1.0 / math.sqrt(d))

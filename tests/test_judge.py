@@ -63,14 +63,60 @@ def tiny(tmp_path_factory):
     return make_tiny_judge(tmp_path_factory.mktemp("tiny-judge"))
 
 
-def test_a_judge_reads_pairs_in_one_batch_and_gives_probabilities(tiny):
-    judge = Judge.load(tiny)
+@pytest.mark.parametrize("runtime, batch_noise", [("float32", 1e-5), ("int8", 0.03)])
+def test_a_judge_reads_pairs_in_one_batch_and_gives_probabilities(tiny, runtime, batch_noise):
+    judge = Judge.load(tiny, runtime)
     out = judge.judge("Who wrote it?", ["Title: Ann wrote it.", "Title: It rained.", "x"])
     assert len(out) == 3
     assert all(0.0 < j.probability < 1.0 and np.isfinite(j.span) for j in out)
-    again = judge.judge("Who wrote it?", ["Title: It rained."])  # batch-independent (padding is masked)
-    assert again[0].probability == pytest.approx(out[1].probability, abs=1e-5)
+    # float32 is batch-independent (padding is masked); int8 quantises each batch's activations
+    # on one scale, so a sentence's reading moves a little with the batch it is read in
+    again = judge.judge("Who wrote it?", ["Title: It rained."])
+    assert again[0].probability == pytest.approx(out[1].probability, abs=batch_noise)
     assert judge.judge("Who wrote it?", []) == []
+
+
+def test_the_int8_judge_reads_like_the_float32_one(tiny, tmp_path):
+    from index.onnxbert import OnnxLayers
+
+    question, texts = "Who wrote it?", ["Title: Ann wrote it in 1901.", "Title: It rained.", "x", "A much longer one."]
+    exact = Judge.load(tiny, "float32")
+    want = exact.judge(question, texts)
+    int8 = Judge.load(tiny, "int8")
+    got = int8.judge(question, texts)
+    assert int8.model.runner is not None and exact.model.runner is None
+    from assistant.settings import cache_dir
+
+    assert list((cache_dir() / "judge").glob("encoder-int8-*.onnx"))  # the session's private cache folder
+    assert [g.probability for g in got] == pytest.approx([w.probability for w in want], abs=0.03)
+    assert [g.span for g in got] == pytest.approx([w.span for w in want], abs=1.0)
+    # the int8 file is built once per weights, in the cache folder given, and reused
+    first = OnnxLayers.for_model(exact.model, tmp_path, "tanh", 1)
+    files = list(tmp_path.glob("*.onnx"))
+    assert len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    second = OnnxLayers.for_model(exact.model, tmp_path, "tanh", 1)
+    assert files[0].stat().st_mtime_ns == stamp
+    x = np.random.default_rng(0).standard_normal((2, 5, HIDDEN)).astype(np.float32)
+    bias = np.zeros((2, 1, 1, 5), np.float32)
+    assert np.array_equal(first.run(x, bias), second.run(x, bias))  # deterministic
+    other = Judge.load(make_tiny_judge(tmp_path / "other", seed=1), "float32")
+    OnnxLayers.for_model(other.model, tmp_path, "tanh", 1)
+    assert len(list(tmp_path.glob("*.onnx"))) == 2  # other weights, another file
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncate"])
+def test_a_damaged_int8_cache_file_is_rebuilt(tiny, tmp_path, damage):
+    from index.onnxbert import OnnxLayers
+
+    model = Judge.load(tiny, "float32").model
+    OnnxLayers.for_model(model, tmp_path, "tanh", 1)
+    (path,) = tmp_path.glob("*.onnx")
+    path.write_bytes(b"not onnx" if damage == "garbage" else path.read_bytes()[:5000])
+    layers = OnnxLayers.for_model(model, tmp_path, "tanh", 1)
+    out = layers.run(np.zeros((1, 3, HIDDEN), np.float32), np.zeros((1, 1, 1, 3), np.float32))
+    assert out.shape == (1, 3, HIDDEN) and np.isfinite(out).all()
+    assert path.stat().st_size > 5000
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "delete", "card"])
@@ -188,7 +234,7 @@ def test_the_numpy_judge_matches_the_torch_model_it_was_trained_as(tiny):
     ids, types, mask, *_ = to_tensors(rows, [0, 1])
     with torch.no_grad():
         expected = torch.sigmoid(model(ids, types, mask)[0]).numpy()
-    got = [j.probability for j in Judge.load(tiny).judge(question, texts)]
+    got = [j.probability for j in Judge.load(tiny, "float32").judge(question, texts)]
     assert np.allclose(got, expected, atol=1e-4)
 
 

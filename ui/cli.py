@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         if read_only is None:
             read_only = exposed
 
-        if not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        one_thread = not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"))
+        if one_thread:
             # Answers run side by side in threads; BLAS threads of their own would only fight over the
             # same cores (measured: 32 clients got 3-4x fewer answers per second with them).
             from threadpoolctl import threadpool_limits
@@ -87,6 +88,8 @@ def register(app: typer.Typer) -> None:
         from ui.rest import Access, build_api
 
         settings = Settings.from_env()
+        if one_thread and not os.environ.get("ASSISTANT_ANSWER__JUDGE_THREADS"):
+            settings = settings.with_(answer={"judge_threads": 1})  # the int8 judge likewise
         if store is not None:
             settings = settings.with_(index={"store": store})
         holder = AssistantHolder(assistant=Assistant.load(index_dir=index, settings=settings))
