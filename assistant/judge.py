@@ -116,22 +116,23 @@ def _load_cached(folder: str, runtime: str, threads: int) -> Judge:
         if judge is None:
             judge = _read(Path(folder))
             if runtime == "int8":
-                judge.model.runner = _int8_layers(judge.model, threads)
+                judge.model.runner = _int8_layers(judge.model, threads, judge.meta["sha256"])
             _cache[(folder, runtime, threads)] = judge
         return judge
 
 
-def _int8_layers(model: FastBert, threads: int):
-    """The judge's layers in int8 (built once per weights into the cache folder, see `index.onnxbert`)."""
+def _int8_layers(model: FastBert, threads: int, digest: str):
+    """The judge's layers in int8 (built once per weights, named by their checked sha256, into the
+    cache folder; see `index.onnxbert`)."""
     try:
         from index.onnxbert import OnnxLayers
     except ImportError:  # pragma: no cover - onnxruntime is a dependency; a broken install says how to go on
         raise ModelError("the int8 judge needs onnx and onnxruntime: pip install onnx onnxruntime, "
                          "or set answer.judge_runtime=float32") from None
-    from .settings import cache_dir
+    from index.cache import cache_dir
 
     return OnnxLayers.for_model(model, cache_dir() / "judge", "tanh" if model.activation is gelu_tanh else "none",
-                                threads)
+                                threads, int8=True, key=digest)
 
 
 def _read(folder: Path) -> Judge:
@@ -178,7 +179,7 @@ def _read(folder: Path) -> Judge:
                      pad_id=int(config.get("pad_token_id") or 0), activation=gelu_tanh)
     f = lambda name: raw[name].astype(np.float32)  # noqa: E731
     return Judge(model, f("answer.weight")[0], float(f("answer.bias")[0]), np.ascontiguousarray(f("span.weight").T),
-                 f("span.bias"), meta)
+                 f("span.bias"), meta | {"sha256": digest})  # the digest just checked
 
 
 def _pair_tokenizer(path: Path, max_tokens: int):

@@ -16,14 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index import BuildSettings, ChunkerSettings, LoadLimits
+from index.cache import cache_dir
 
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
-
-
-def cache_dir() -> Path:
-    """Where the assistant keeps what it can rebuild: `$XDG_CACHE_HOME/grounded-assistant` (or ~/.cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "grounded-assistant"
 
 
 def default_index_dir(store: str = "") -> Path:

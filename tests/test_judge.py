@@ -105,6 +105,16 @@ def test_the_int8_judge_reads_like_the_float32_one(tiny, tmp_path):
     assert len(list(tmp_path.glob("*.onnx"))) == 2  # other weights, another file
 
 
+def test_an_unwritable_cache_folder_still_gives_an_int8_judge(tiny, tmp_path):
+    from index.onnxbert import OnnxLayers
+
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would be")
+    layers = OnnxLayers.for_model(Judge.load(tiny, "float32").model, blocked / "judge", "tanh", 1)
+    out = layers.run(np.zeros((1, 3, HIDDEN), np.float32), np.zeros((1, 1, 1, 3), np.float32))
+    assert out.shape == (1, 3, HIDDEN) and blocked.is_file()
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncate"])
 def test_a_damaged_int8_cache_file_is_rebuilt(tiny, tmp_path, damage):
     from index.onnxbert import OnnxLayers
