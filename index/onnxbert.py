@@ -18,6 +18,7 @@ and any graph fusion beyond what ONNX Runtime does itself.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import threading
@@ -127,8 +128,13 @@ def layers_file(model: FastBert, cache: Path, approximate: str, int8: bool, key:
 
                 dense = [n.name for n in graph.graph.node
                          if n.op_type == "MatMul" and not n.name.endswith(("scores_mm", "ctx_mm"))]
-                quantize_dynamic(str(plain), str(quant), weight_type=QuantType.QInt8, nodes_to_quantize=dense,
-                                 per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                quiet = logging.getLogger().level
+                logging.getLogger().setLevel(logging.ERROR)  # its advice to pre-process is for other graphs
+                try:
+                    quantize_dynamic(str(plain), str(quant), weight_type=QuantType.QInt8, nodes_to_quantize=dense,
+                                     per_channel=True, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+                finally:
+                    logging.getLogger().setLevel(quiet)
                 os.replace(quant, path)
             else:
                 os.replace(plain, path)
@@ -136,7 +142,7 @@ def layers_file(model: FastBert, cache: Path, approximate: str, int8: bool, key:
 
 
 class OnnxLayers:
-    """Runs a `FastBert`'s encoder layers from the int8 file; `run(x, bias)` is the numpy loop's
+    """Runs a `FastBert`'s encoder layers from their ONNX file; `run(x, bias)` is the numpy loop's
     drop-in. Safe to share between threads (ONNX Runtime's `run` is)."""
 
     @classmethod
