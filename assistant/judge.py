@@ -124,15 +124,15 @@ def _load_cached(folder: str, runtime: str, threads: int) -> Judge:
 def _int8_layers(model: FastBert, threads: int, digest: str):
     """The judge's layers in int8 (built once per weights, named by their checked sha256, into the
     cache folder; see `index.onnxbert`)."""
-    try:
-        from index.onnxbert import OnnxLayers
-    except ImportError:  # pragma: no cover - onnxruntime is a dependency; a broken install says how to go on
+    from index.cache import cache_dir
+    from index.onnxbert import OnnxLayers
+
+    try:  # onnx and onnxruntime are imported when the file is built or run
+        return OnnxLayers.for_model(model, cache_dir() / "judge", "tanh" if model.activation is gelu_tanh else "none",
+                                    threads, int8=True, key=digest)
+    except ImportError:  # a dependency, but a broken install says how to go on
         raise ModelError("the int8 judge needs onnx and onnxruntime: pip install onnx onnxruntime, "
                          "or set answer.judge_runtime=float32") from None
-    from index.cache import cache_dir
-
-    return OnnxLayers.for_model(model, cache_dir() / "judge", "tanh" if model.activation is gelu_tanh else "none",
-                                threads, int8=True, key=digest)
 
 
 def _read(folder: Path) -> Judge:

@@ -541,6 +541,25 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
+def _fit_standardised(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """`fit_logistic` on the standardised columns of `x`: their mean and scale, the weights and bias."""
+    mean, scale = _standardise(x)
+    w, b = fit_logistic((x - mean) / scale, y.astype(float))
+    return mean, scale, w, b
+
+
+def fit_sentence_model(questions: list[dict]):
+    """The sentence model (a `judge.Decision` over `answering.SENTENCE_FEATURES`): how likely each
+    judged sentence of an answerable question holds the answer."""
+    from .answering import SENTENCE_FEATURES
+    from .judge import Decision
+
+    cands = [c for q in questions if q["answerable"] for c in q["cands"]]
+    xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
+    mean, scale, w, b = _fit_standardised(xs, np.array([c["holds"] for c in cands]))
+    return Decision(SENTENCE_FEATURES, tuple(mean), tuple(scale), tuple(w), b, 0.5, {})
+
+
 def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, orders: bool = False) -> list[dict]:
     """Per question, `answering.decision_features` given the sentence model (`sentence` maps a
     candidate's features to its probability of answering), and whether the first quote holds the
@@ -615,10 +634,8 @@ def ablate_kinds(questions: list[dict], sentence) -> dict:
         x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
         y = np.array([r["answerable"] for r in rows])
         squad = np.array([r["article"] != "eval-dev" for r in rows])
-        mean, scale = _standardise(x)
-        z = (x - mean) / scale
-        w, b = fit_logistic(z, y.astype(float))
-        conf = z @ w + b
+        mean, scale, w, b = _fit_standardised(x, y)
+        conf = ((x - mean) / scale) @ w + b
         return {g: round(auc_of(conf[m & y], conf[m & ~y]), 4) for g, m in (("squad", squad), ("bundled", ~squad))}
 
     out = {"all": score(decide_rows(questions, sentence))}
@@ -633,25 +650,20 @@ def across_documents(questions: list[dict]) -> dict:
     with unanswerable questions: the ROC AUC there of the sentence model and decision fitted on the
     other documents alone, with every feature, and without what the question itself asks
     (`answering.question_flags`)."""
-    from .answering import DECISION_FEATURES, QUESTION_FLAGS, SENTENCE_FEATURES
-    from .judge import Decision, auc_of
+    from .answering import DECISION_FEATURES, QUESTION_FLAGS
+    from .judge import auc_of
 
     out: dict[str, dict] = {}
     for held in sorted({q["article"] for q in questions if not q["answerable"]}):
         fit = [q for q in questions if q["article"] != held]
         test = [q for q in questions if q["article"] == held]
-        cands = [c for q in fit if q["answerable"] for c in q["cands"]]
-        xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
-        s_mean, s_scale = _standardise(xs)
-        s_w, s_b = fit_logistic((xs - s_mean) / s_scale, np.array([c["holds"] for c in cands], dtype=float))
-        sentence = Decision(SENTENCE_FEATURES, tuple(s_mean), tuple(s_scale), tuple(s_w), s_b, 0.5, {}).confidence
+        sentence = fit_sentence_model(fit).confidence
         rows, held_rows = decide_rows(fit, sentence), decide_rows(test, sentence)
         out[held] = {}
         for name, features in (("all", DECISION_FEATURES),
                                ("without what the question asks", [f for f in DECISION_FEATURES if f not in QUESTION_FLAGS])):
             x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
-            mean, scale = _standardise(x)
-            w, b = fit_logistic((x - mean) / scale, np.array([r["answerable"] for r in rows], dtype=float))
+            mean, scale, w, b = _fit_standardised(x, np.array([r["answerable"] for r in rows]))
             xt = np.array([[r[f] for f in features] for r in held_rows], dtype=np.float64)
             conf = ((xt - mean) / scale) @ w + b
             y = np.array([r["answerable"] for r in held_rows])
@@ -664,7 +676,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
     write `decision.json` atomically."""
     from .answering import DECISION_FEATURES, SENTENCE_FEATURES
-    from .judge import Decision, auc_of
+    from .judge import auc_of
     from .settings import Settings
 
     articles = []
@@ -674,20 +686,14 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
         articles.append(read_eval_dev(eval_set, document))
     questions = question_features(articles, judge_dir, work, log=log)
     # 1. the sentence model: which judged sentence answers, from the judge and the retrieval scores
-    cands = [c for q in questions if q["answerable"] for c in q["cands"]]
-    xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
-    ys = np.array([c["holds"] for c in cands], dtype=float)
-    s_mean, s_scale = _standardise(xs)
-    s_w, s_b = fit_logistic((xs - s_mean) / s_scale, ys)
-    sentence = Decision(SENTENCE_FEATURES, tuple(s_mean), tuple(s_scale), tuple(s_w), s_b, 0.5, {})
+    sentence = fit_sentence_model(questions)
     # 2. the decision over the best sentence so chosen
     orders = Settings().answer.judge_orders
     rows = decide_rows(questions, sentence.confidence, orders=orders)
     x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
     y = np.array([r["answerable"] for r in rows])
     holds = np.array([r["holds"] for r in rows])
-    mean, scale = _standardise(x)
-    w, b = fit_logistic((x - mean) / scale, y.astype(float))
+    mean, scale, w, b = _fit_standardised(x, y)
     conf = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
     threshold = choose_threshold(conf, y, holds, max_false_abstention)
     answered = conf >= threshold
@@ -711,9 +717,9 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     figures["fitted_on_the_other_documents"] = across_documents(questions)
     decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
-                "sentence": {"features": list(SENTENCE_FEATURES), "mean": s_mean.round(6).tolist(),
-                             "scale": s_scale.round(6).tolist(), "weights": s_w.round(6).tolist(),
-                             "bias": round(s_b, 6)},
+                "sentence": {"features": list(SENTENCE_FEATURES), "mean": np.round(sentence.mean, 6).tolist(),
+                             "scale": np.round(sentence.scale, 6).tolist(),
+                             "weights": np.round(sentence.weights, 6).tolist(), "bias": round(sentence.bias, 6)},
                 "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
                           "figures_on_calibration_data": figures}}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -774,8 +780,8 @@ def write_card(folder: Path) -> Path:
         "|---|---|---|---|",
         rows,
     ]
+    figures = (decision or {}).get("about", {}).get("figures_on_calibration_data", {})
     if decision:
-        figures = decision.get("about", {}).get("figures_on_calibration_data", {})
         lines += ["", "## Decision (`decision.json`)",
                   f"Logistic model over {', '.join(decision['features'])}; fitted on "
                   f"{', '.join(decision.get('about', {}).get('fitted_on', []))};",
@@ -787,7 +793,6 @@ def write_card(folder: Path) -> Path:
                     f"({auc.get('without what the question asks')} without what the question asks)."
                     for name, auc in figures.get("fitted_on_the_other_documents", {}).items()],
                   "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` (the README shows them)."]
-    figures = (decision or {}).get("about", {}).get("figures_on_calibration_data", {})
     reading = ""
     if "judge_alone_best_holds_answer" in figures:
         reading = (f" On the calibration data the sentence the judge alone rates best holds the answer for "

@@ -372,7 +372,7 @@ class FastBert:
         x = layer_norm(x, self.emb_ln_w, self.emb_ln_b, self.eps)
         # Padding gets the most negative float32 before softmax, as transformers does.
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        if self.runner is not None:  # the same layers, int8, in ONNX Runtime (index.onnxbert)
+        if self.runner is not None:  # the same layers in ONNX Runtime, int8 or float32 (index.onnxbert)
             return self.runner.run(x, bias), mask
         if mask.min() == 1:
             bias = np.float32(0)

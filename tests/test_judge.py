@@ -115,6 +115,17 @@ def test_an_unwritable_cache_folder_still_gives_an_int8_judge(tiny, tmp_path):
     assert out.shape == (1, 3, HIDDEN) and blocked.is_file()
 
 
+def test_a_missing_onnxruntime_is_one_line_naming_the_fix(tmp_path, monkeypatch):
+    import sys
+
+    folder = make_tiny_judge(tmp_path / "judge", seed=3)  # not loaded before: nothing cached
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
+    with pytest.raises(ModelError) as err:
+        Judge.load(folder, "int8")
+    assert "\n" not in str(err.value) and "answer.judge_runtime=float32" in str(err.value)
+    assert Judge.load(folder, "float32").judge("Who?", ["Ann."])  # the numpy judge needs none of it
+
+
 @pytest.mark.parametrize("damage", ["garbage", "truncate"])
 def test_a_damaged_int8_cache_file_is_rebuilt(tiny, tmp_path, damage):
     from index.onnxbert import OnnxLayers
