@@ -7,9 +7,9 @@ operations cost more than the arithmetic on a dozen tokens).
 The graph is built here from the numpy weights (`onnx.helper`, no torch, no export step), and
 quantised with `onnxruntime.quantization.quantize_dynamic` for int8; the file is kept in the
 cache folder under a name made from the weights' checked sha256 (or a hash of the layers), so
-it is built once per model; a damaged cache file is rebuilt, and an unwritable cache folder
-means a build per process. Only the layers run in ONNX Runtime: embeddings, pooling and the
-judge's heads stay in numpy (a few percent of the time).
+it is built once per model (the three newest files of a kind are kept); a damaged cache file is
+rebuilt, and an unwritable cache folder means a build per process. Only the layers run in ONNX
+Runtime: embeddings, pooling and the judge's heads stay in numpy (a few percent of the time).
 
 Left out: quantising the attention products (activation by activation, float32 in the graph)
 and any graph fusion beyond what ONNX Runtime does itself.
@@ -138,7 +138,28 @@ def layers_file(model: FastBert, cache: Path, approximate: str, int8: bool, key:
                 os.replace(quant, path)
             else:
                 os.replace(plain, path)
+        prune(cache, path)
     return path
+
+
+KEEP = 3  # files of one kind kept in a cache folder (other models, other versions of the judge)
+
+
+def prune(cache: Path, made: Path, keep: int = KEEP) -> list[Path]:
+    """Delete all but the `keep` most recently built files of `made`'s kind (int8 or fp32) in `cache`,
+    so retraining the judge or switching models does not pile up 10 MB files; returns what went.
+    A file another process still uses is rebuilt by it on its next start (about a second)."""
+    kind = made.name.split("-")[1]
+    files = sorted(cache.glob(f"encoder-{kind}-*.onnx"), key=lambda f: f.stat().st_mtime, reverse=True)
+    gone = []
+    for f in files[keep:]:
+        if f != made:
+            try:
+                f.unlink()
+                gone.append(f)
+            except OSError:
+                pass
+    return gone
 
 
 class OnnxLayers:

@@ -105,6 +105,23 @@ def test_the_int8_judge_reads_like_the_float32_one(tiny, tmp_path):
     assert len(list(tmp_path.glob("*.onnx"))) == 2  # other weights, another file
 
 
+def test_the_cache_folder_keeps_the_newest_files_of_a_kind(tmp_path):
+    import os
+
+    from index.onnxbert import KEEP, OnnxLayers
+
+    built = []
+    for seed in range(KEEP + 2):  # retrained judges, one after another
+        model = Judge.load(make_tiny_judge(tmp_path / f"judge{seed}", seed=seed), "float32").model
+        OnnxLayers.for_model(model, tmp_path / "cache", "tanh", 1)
+        (new,) = set((tmp_path / "cache").glob("encoder-int8-*.onnx")) - set(built)
+        os.utime(new, (1_000_000 + seed, 1_000_000 + seed))  # build times a second apart, whatever the clock
+        built.append(new)
+    OnnxLayers.for_model(model, tmp_path / "cache", "none", 1, int8=False)  # another kind is not counted
+    assert sorted((tmp_path / "cache").glob("encoder-int8-*.onnx")) == sorted(built[-KEEP:])
+    assert len(list((tmp_path / "cache").glob("encoder-fp32-*.onnx"))) == 1
+
+
 def test_an_unwritable_cache_folder_still_gives_an_int8_judge(tiny, tmp_path):
     from index.onnxbert import OnnxLayers
 
