@@ -217,7 +217,7 @@ def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:
         folder=str(index.folder), build_id=m.build_id, created_at=m.created_at, model=m.model.label,
         model_fingerprint=m.model.fingerprint, dim=m.model.dim, faiss=m.faiss,
         store=index.vectors.describe() if index.vectors is not None else "",
-        documents=[{"doc_id": d.doc_id, "title": d.title, "path": d.path, "chars": d.chars, "chunks": d.chunks}
-                   for d in m.documents],
+        documents=[{"doc_id": d.doc_id, "title": d.title, "path": d.path, "chars": d.chars, "chunks": d.chunks,
+                    "pages": d.pages} for d in m.documents],
         chunks=m.counts.get("chunks", 0), sentences=m.counts.get("sentences", 0), stale=stale or [],
     )

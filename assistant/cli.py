@@ -173,7 +173,8 @@ def index_info_cmd(
     typer.echo(f"store     {info.store}")
     typer.echo(f"content   {len(info.documents)} document(s), {info.chunks} chunks, {info.sentences} sentences")
     for d in info.documents[:20]:
-        typer.echo(f"  {d['doc_id']}  {d['chars']} chars, {d['chunks']} chunks  {d['title'][:60]}")
+        pages = f", {d['pages']} pages" if d.get("pages") else ""
+        typer.echo(f"  {d['doc_id']}  {d['chars']} chars{pages}, {d['chunks']} chunks  {d['title'][:60]}")
     if len(info.documents) > 20:
         typer.echo(f"  ... and {len(info.documents) - 20} more")
     typer.echo("status    " + ("stale: " + "; ".join(info.stale) if info.stale else "fresh"))
@@ -255,14 +256,18 @@ def judge_train_cmd(
     layers: int = typer.Option(6, min=1, max=6, help="How many of MiniLM's six layers the judge keeps."),
     seed: int = typer.Option(13, help="The one seed of the run."),
     limit: Optional[int] = typer.Option(None, min=1, help="Questions per article (a smoke run)."),
+    eval_dev: bool = typer.Option(False, "--eval-dev/--no-eval-dev",
+                                  help="Also train on the eval's dev split (then the decision, calibrated on it, "
+                                       "sees questions the judge was trained on)."),
 ):
     """Fine-tune the judge from the bundled MiniLM on the SQuAD training articles (held-out ones
-    excepted) and the eval's dev split. About 70 minutes on two cores; run it in the background."""
+    excepted). About an hour on two cores; run it in the background."""
     from .judge_train import train
     from .settings import DEFAULT_DOCUMENT
 
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
-    train(out, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, epochs=epochs,
+    train(out, _training_files(data), eval_set if eval_dev and eval_set.exists() else None, DEFAULT_DOCUMENT,
+          epochs=epochs,
           layers=layers, seed=seed, limit=limit, log=lambda m: typer.echo(m, err=True))
 
 

@@ -76,7 +76,8 @@ class IndexInfo(BaseModel):
     dim: int = Field(description="Dimensions of the sentence vectors.")
     faiss: str = Field(description="FAISS factory string of the vector index.")
     store: str = Field("", description="Where the vectors are searched: FAISS in the folder, or a Milvus collection.")
-    documents: list[dict] = Field(description="Per document: doc_id, title, path, chars, chunks.")
+    documents: list[dict] = Field(description="Per document: doc_id, title, path, chars, chunks, pages (0 when "
+                                              "it has none, e.g. text).")
     chunks: int = Field(description="Passages in the index.")
     sentences: int = Field(description="Distinct sentences embedded.")
     stale: list[str] = Field(default_factory=list, description="Why the index is stale ([] when fresh).")

@@ -49,6 +49,8 @@ class LoadLimits(BaseModel):
     max_compression_ratio: float = Field(200.0, ge=1, description="A .docx member over 1 MB compressed more than "
                                                                   "this many to one is refused (a zip bomb).")
     max_zip_members: int = Field(10_000, ge=1, description="A .docx with more files inside is refused.")
+    max_pdf_pages: int = Field(5_000, ge=1, description="A PDF with more pages is refused before any page is read "
+                                                        "(a small file can declare a great many pages).")
 
 
 @dataclass(frozen=True)
@@ -382,7 +384,7 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
     if kind == "pdf":
         from .pdf import read_pdf
 
-        text, blocks, title, pages = read_pdf(data, name)
+        text, blocks, title, pages = read_pdf(data, name, limits.max_pdf_pages)
     elif kind == "zip":
         from .word import read_docx
 

@@ -252,8 +252,9 @@ def word_checker(pages: list[list[Line]]) -> Callable[[str], bool]:
     return lambda word: word.lower() in own or word.lower() in _english()
 
 
-def read_pdf(data: bytes, name: str) -> tuple[str, list[Block], str, list[tuple[int, int]]]:
-    """`(text, blocks, title, pages)` of a PDF's text layer, or `DocumentError` naming the file."""
+def read_pdf(data: bytes, name: str, max_pages: int | None = None) -> tuple[str, list[Block], str, list[tuple[int, int]]]:
+    """`(text, blocks, title, pages)` of a PDF's text layer, or `DocumentError` naming the file
+    (also when it has more than `max_pages` pages: counted from its page tree, before any is read)."""
     import pypdf
     from pypdf.errors import PdfReadError
 
@@ -267,6 +268,9 @@ def read_pdf(data: bytes, name: str) -> tuple[str, list[Block], str, list[tuple[
                     opened = 0
                 if not opened:
                     raise DocumentError(f"{name}: encrypted PDF (a password is needed to read it); not indexed")
+            if max_pages is not None and len(reader.pages) > max_pages:
+                raise DocumentError(f"{name}: {len(reader.pages)} pages, over the {max_pages}-page limit "
+                                    f"(index.limits.max_pdf_pages); not indexed")
             pages = [page_lines(page) for page in reader.pages]
             title = ""
             with contextlib.suppress(Exception):

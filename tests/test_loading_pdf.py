@@ -211,6 +211,13 @@ def test_limits_per_file_and_per_build(tmp_path, volcano_pdf):
     assert len(problems) == 1 and "b.pdf: skipped" in problems[0] and "limit for one build" in problems[0]
 
 
+def test_a_pdf_with_more_pages_than_the_limit_is_refused_in_one_line(volcano_pdf):
+    with pytest.raises(DocumentError) as err:
+        load_document(volcano_pdf, limits=LoadLimits(max_pdf_pages=2))
+    assert str(err.value) == f"{volcano_pdf}: 3 pages, over the 2-page limit (index.limits.max_pdf_pages); not indexed"
+    assert len(load_document(volcano_pdf, limits=LoadLimits(max_pdf_pages=3)).pages) == 3
+
+
 def test_a_pdf_named_without_a_suffix_is_found_by_its_content(tmp_path, volcano_pdf):
     plain = tmp_path / "report"
     plain.write_bytes(volcano_pdf.read_bytes())
@@ -242,6 +249,7 @@ def test_pages_reach_passages_and_citations_after_a_build(tmp_path, volcano_pdf,
     (folder / "volcanoes.pdf").write_bytes(volcano_pdf.read_bytes())
     make_docx(folder / "tea.docx", WORD_PARTS)
     a = Assistant.from_paths([folder], tmp_path / "index", hashing_settings, progress=False)
+    assert {d["doc_id"]: d["pages"] for d in a.info().documents} == {"volcanoes.pdf": 3, "tea.docx": 0}
     passages = a.retrieve("Where does the eruption begin, on which island?", k=3)
     sicily = next(p for p in passages if "Sicily" in p.text)
     assert sicily.page == 2 and sicily.section == "Monitoring"  # the paragraph starts on page 2
