@@ -95,30 +95,27 @@ class Pair:
 
 
 def read_squad(path: Path, keep=lambda title: True) -> list[Article]:
-    """SQuAD 2.0 articles as indexed documents, with every answer mapped to the document's offsets."""
+    """SQuAD 2.0 articles as indexed documents (`assistant.squad`, the eval's reader too), with
+    every answer mapped to the document's offsets."""
     from index.chunking import split_sentences
 
+    from .squad import article_text, load_squad
+
     out = []
-    for art in json.loads(Path(path).read_text(encoding="utf-8"))["data"]:
-        if not keep(art["title"]):
+    for art in load_squad(path).data:
+        if not keep(art.title):
             continue
-        title = art["title"].replace("_", " ")
-        text = f"# {title}\n\n"
+        doc = article_text(art)
         sentences, paragraph_of, questions = [], [], []
-        for pi, para in enumerate(art["paragraphs"]):
-            base = len(text)
-            context = para["context"]
-            text += context + "\n\n"
-            for s, e in split_sentences(context):
+        for pi, (para, base) in enumerate(zip(art.paragraphs, doc.offsets)):
+            for s, e in split_sentences(para.context):
                 sentences.append((base + s, base + e))
                 paragraph_of.append(pi)
-            for qa in para["qas"]:
-                spans = [(base + a["answer_start"], base + a["answer_start"] + len(a["text"]))
-                         for a in qa.get("answers", [])]
-                plaus = [(base + a["answer_start"], base + a["answer_start"] + len(a["text"]))
-                         for a in qa.get("plausible_answers", [])]
-                questions.append(Question(qa["question"].strip(), [] if qa.get("is_impossible") else spans, plaus, pi))
-        out.append(Article(art["title"], text, title, sentences, paragraph_of, questions))
+            for qa in para.qas:
+                spans = [(base + a.answer_start, base + a.answer_start + len(a.text)) for a in qa.answers]
+                plaus = [(base + a.answer_start, base + a.answer_start + len(a.text)) for a in qa.plausible_answers]
+                questions.append(Question(qa.question.strip(), [] if qa.is_impossible else spans, plaus, pi))
+        out.append(Article(art.title, doc.text, art.name, sentences, paragraph_of, questions))
     return out
 
 
@@ -762,7 +759,9 @@ def write_card(folder: Path) -> Path:
         "## Data",
         "SQuAD 2.0 training articles (Rajpurkar, Jia & Liang 2018; CC BY-SA 4.0, text from Wikipedia):",
         ", ".join(a for a in meta.get("articles", []) if a != "eval-dev") + ";",
-        "and the dev split of this project's eval set (`eval/data/grounding.jsonl`, the bundled article).",
+        ("and the dev split of this project's eval set (`eval/data/grounding.jsonl`, the bundled article)."
+         if "eval-dev" in meta.get("articles", []) else
+         "not the eval's dev split (the decision is calibrated on it, so the judge has not seen those questions)."),
         f"{meta.get('pairs_count')} question-sentence pairs, {meta.get('positives')} positive: the answer's sentence;",
         "negatives are the sentences nearest the question by the bundled embedder with the answer's sentence",
         "taken out (and any that holds the answer's words), another sentence of its paragraph, the",
@@ -806,6 +805,7 @@ def write_card(folder: Path) -> Path:
               "", "## Retrain",
               "```sh",
               f"assistant judge train --out DIR --epochs {meta.get('epochs')} --layers {meta['layers']} --seed {meta.get('seed')}"
+              + ("" if "eval-dev" in meta.get("articles", []) else " --no-eval-dev")
               + (f"   # {meta['minutes']} min on two cores" if meta.get("minutes") else ""),
               "assistant judge calibrate --judge DIR",
               "```", ""]

@@ -27,89 +27,20 @@ assistant did not give, which a record of an abstention cannot hold).
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from assistant.squad import (ArticleText, SquadAnswer, SquadArticle, SquadDataError, SquadFile,  # noqa: F401
+                             SquadParagraph, SquadQuestion, article_text, load_squad)
 
 from .metrics import mean, percentile, squad_normalize
 
 HELDOUT = Path(__file__).parent / "data" / "squad-heldout.json"
 KS = (1, 3, 5)
 Span = tuple[int, int]
-
-
-class SquadDataError(ValueError):
-    """A SQuAD file that cannot be read, parsed or validated; the message is one line."""
-
-
-# ---------------------------------------------------------------- the file, typed
-
-# extra="ignore": SQuAD-derived files often carry extra keys (e.g. per-answer ids); they are not ours to refuse.
-class SquadAnswer(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    text: str = Field(description="The answer, verbatim from the paragraph.")
-    answer_start: int = Field(ge=0, description="Character offset of the answer in the paragraph's context.")
-
-
-class SquadQuestion(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    id: str
-    question: str
-    answers: list[SquadAnswer] = Field(default_factory=list, description="Gold answers; empty when impossible.")
-    is_impossible: bool = Field(False, description="True when the paragraph does not answer the question (NoAns).")
-    plausible_answers: list[SquadAnswer] = Field(default_factory=list,
-                                                 description="Wrong but tempting answers of an impossible question.")
-
-
-class SquadParagraph(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    context: str
-    qas: list[SquadQuestion]
-
-
-class SquadArticle(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    title: str
-    paragraphs: list[SquadParagraph]
-
-    @property
-    def name(self) -> str:
-        """The title for people: `Solar_energy` -> `Solar energy`."""
-        return self.title.replace("_", " ")
-
-
-class SquadFile(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    version: str = ""
-    data: list[SquadArticle]
-
-
-def load_squad(path: str | Path) -> SquadFile:
-    """Read and validate a SQuAD (2.0 or 1.1) JSON file, or raise `SquadDataError` with one line."""
-    try:
-        raw = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0]
-        raise SquadDataError(f"cannot read {path}: {reason}") from None
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise SquadDataError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
-    try:
-        squad = SquadFile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(map(str, first["loc"])) or "top level"
-        raise SquadDataError(f"{path} is not a SQuAD 2.0 file: {where}: {first['msg']} "
-                             f"({exc.error_count()} problem(s))") from None
-    if not squad.data:
-        raise SquadDataError(f"{path} has no articles")
-    return squad
 
 
 def _plain(title: str) -> str:
@@ -131,35 +62,7 @@ def select_articles(squad: SquadFile, wanted: Sequence[str] | None) -> list[Squa
     return [a for a in squad.data if _plain(a.title) in names]
 
 
-# ---------------------------------------------------------------- document text and gold spans
-
-@dataclass(frozen=True)
-class ArticleText:
-    """An article as one Markdown document; `offsets[i]` is where paragraph i's context starts in `text`."""
-
-    title: str
-    text: str
-    offsets: tuple[int, ...]
-
-
-def article_text(article: SquadArticle) -> ArticleText:
-    """The document for an article: a `# Title` heading, then the paragraphs separated by blank lines.
-
-    >>> a = SquadArticle(title="Solar_energy", paragraphs=[SquadParagraph(context="Sun.", qas=[]),
-    ...                                                     SquadParagraph(context="Heat.", qas=[])])
-    >>> doc = article_text(a)
-    >>> doc.text, doc.offsets
-    ('# Solar energy\\n\\nSun.\\n\\nHeat.\\n', (16, 22))
-    """
-    parts, offsets = [f"# {article.name}"], []
-    pos = len(parts[0])
-    for p in article.paragraphs:
-        pos += 2
-        offsets.append(pos)
-        parts.append(p.context)
-        pos += len(p.context)
-    return ArticleText(article.title, "\n\n".join(parts) + "\n", tuple(offsets))
-
+# ---------------------------------------------------------------- gold spans
 
 def gold_spans(answers: Iterable[SquadAnswer], offset: int, document: str) -> tuple[list[Span], list[SquadAnswer]]:
     """Each answer's span in the document (paragraph offset + answer_start), and the answers whose
