@@ -681,11 +681,12 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
         articles += read_squad(path, keep=lambda t: t in CALIBRATION)
     if eval_set is not None and document is not None:
         articles.append(read_eval_dev(eval_set, document))
-    questions = question_features(articles, judge_dir, work, log=log)
+    settings = Settings.from_env()
+    questions = question_features(articles, judge_dir, work, settings, log=log)
     # 1. the sentence model: which judged sentence answers, from the judge and the retrieval scores
     sentence = fit_sentence_model(questions)
     # 2. the decision over the best sentence so chosen
-    orders = Settings().answer.judge_orders
+    orders = settings.answer.judge_orders
     rows = decide_rows(questions, sentence.confidence, orders=orders)
     x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
     y = np.array([r["answerable"] for r in rows])
@@ -718,6 +719,8 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
                              "scale": np.round(sentence.scale, 6).tolist(),
                              "weights": np.round(sentence.weights, 6).tolist(), "bias": round(sentence.bias, 6)},
                 "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
+                          "judge_candidates": settings.answer.judge_candidates,
+                          "judge_runtime": settings.answer.judge_runtime,
                           "figures_on_calibration_data": figures}}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -787,7 +790,10 @@ def write_card(folder: Path) -> Path:
                   f"threshold {decision['threshold']} chosen for the best accuracy with false abstention at most "
                   f"{decision.get('about', {}).get('max_false_abstention')}. On that data: "
                   f"AUC {figures.get('auc')}, declined {figures.get('declined')}, "
-                  f"false abstention {figures.get('false_abstention')}.",
+                  f"false abstention {figures.get('false_abstention')}. The judge read the best "
+                  f"{decision.get('about', {}).get('judge_candidates')} candidate sentences of each question "
+                  f"({decision.get('about', {}).get('judge_runtime')}), as `answer.judge_candidates` and "
+                  f"`answer.judge_runtime` do by default: change them and calibrate again.",
                   *[f"Fitted on the other documents alone, AUC on {name}: {auc.get('all')} "
                     f"({auc.get('without what the question asks')} without what the question asks)."
                     for name, auc in figures.get("fitted_on_the_other_documents", {}).items()],
