@@ -37,7 +37,7 @@ class Assistant:
     def __init__(self, index: LoadedIndex, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.index = index
-        self.embedder = get_embedder(index.manifest.model.name)
+        self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime)
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
         self.answerer = Answerer(index, self.settings.answer, *load_judge(self.settings.answer))
 

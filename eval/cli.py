@@ -60,20 +60,22 @@ def run_eval(set_file: Optional[Path], split: str, index: Optional[Path], overri
     except ValueError as exc:
         raise _usage_error(f"bad --override: {str(exc).splitlines()[0]}") from None
 
+    from index import get_embedder
+
     systems, meta = {}, {}
     if preds is None:
         assistant = Assistant.load(index, settings)
         documents = {d["doc_id"]: assistant.document_text(d["doc_id"]) for d in assistant.info().documents}
         doc_id = _pick_document(documents, items)
         text = documents[doc_id]
-        embedder = assistant.embedder
+        # float32, as the recipe runs the model (ours may embed its questions in int8)
+        embedder = get_embedder(assistant.index.manifest.model.name)
         outputs = run_assistant(assistant, items, progress=progress)
         systems["ours"] = evaluate(items, outputs, text, doc_id)
         info = assistant.info()
         meta.update(system="ours (this assistant)", index=info.folder, model=info.model,
                     min_support=settings.answer.min_support, settings=settings.model_dump())
     else:
-        from index import get_embedder
         from index.loading import load_document
 
         path = document or DEFAULT_DOCUMENT

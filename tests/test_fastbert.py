@@ -272,6 +272,25 @@ def test_the_query_path_runs_the_layers_in_onnx_runtime_with_the_same_vectors(fa
 
 
 @pytest.mark.integration
+def test_the_query_embedding_in_int8_stays_close_and_the_assistant_takes_its_runtime_from_settings(fast):
+    from assistant import Assistant, Settings
+    from index.embedding import SentenceTransformerEmbedder, get_embedder
+
+    exact = fast.encode(TEXTS)
+    exact /= np.linalg.norm(exact, axis=1, keepdims=True)
+    int8 = SentenceTransformerEmbedder("default", query_runtime="int8")
+    vectors = np.array([int8.embed_query(t) for t in TEXTS])
+    cosines = (vectors * exact).sum(axis=1)
+    assert cosines.min() > 0.98 and np.abs(vectors - exact).max() > 1e-4  # close, and really another path
+    with pytest.raises(ValueError, match="query_runtime"):
+        SentenceTransformerEmbedder("default", query_runtime="int4")
+    assert Assistant.load().embedder is get_embedder("default", "int8")  # the shipped default
+    plain = Assistant.load(settings=Settings().with_(retrieval={"query_runtime": "float32"}))
+    assert plain.embedder.query_runtime == "float32"
+    assert np.abs(plain.embedder.embed_query(TEXTS[0]) - exact[0]).max() < 1e-5
+
+
+@pytest.mark.integration
 def test_concurrent_encodes_agree(fast):
     """A server encodes questions from several threads at once: no shared scratch state."""
     import threading
