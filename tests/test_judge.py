@@ -319,3 +319,26 @@ def test_training_is_a_seeded_command_that_writes_a_loadable_checked_judge(tmp_p
         verdicts = Judge.load(out).judge("Where does green tea come from?", ["Tea: Green tea comes from China."])
         assert 0.0 < verdicts[0].probability < 1.0
     assert digests[0] == digests[1]
+
+
+def test_synthesised_unanswerable_questions_of_every_squad_kind_only_when_asked():
+    import random
+
+    from assistant.judge_train import Article, Question, make_pairs
+
+    text = ("# Poland\n\nMieszko was the first king of Poland. The river of the city was wide. "
+            "The river and the hills of the city were old. Chopin left Warsaw in 1830.\n")
+    starts = [text.index(s) for s in ("Mieszko", "The river of", "The river and", "Chopin")]
+    ends = [text.index(".", s) + 1 for s in starts]
+    art = Article("Poland", text, "Poland", list(zip(starts, ends)), [0, 0, 0, 0])
+    at = text.index("Mieszko")
+    art.questions = [Question("Who was the first king of Poland?", [(at, at + 7)], [], 0)] * 40
+    vectors = {"Poland": (np.eye(4, dtype=np.float32), np.ones((40, 4), dtype=np.float32))}
+    facts = make_pairs([art], vectors, random.Random(1))
+    squad = make_pairs([art], vectors, random.Random(1), "squad")
+    made = {p.question for p in squad if p.label == 0 and p.sentence.endswith("king of Poland.")}
+    assert {"Who was the last king of Poland?", "Who was not the first king of Poland?"} <= made
+    assert all(q != "Who was the first king of Poland?" for q in made)
+    assert not any("last" in p.question or " not " in p.question for p in facts)
+    with pytest.raises(ValueError, match="synth"):
+        make_pairs([art], vectors, random.Random(1), "everything")
