@@ -274,8 +274,7 @@ def judge_train_cmd(
 
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
     train(out, _training_files(data), eval_set if eval_dev and eval_set.exists() else None, DEFAULT_DOCUMENT,
-          epochs=epochs,
-          layers=layers, seed=seed, limit=limit, synth=synth, log=lambda m: typer.echo(m, err=True))
+          epochs=epochs, layers=layers, seed=seed, limit=limit, synth=synth, log=lambda m: typer.echo(m, err=True))
 
 
 @judge_app.command("calibrate")
