@@ -6,6 +6,9 @@ builds' collections dropped (the previous one is kept, as the folder keeps the p
 build). A build killed at any moment therefore leaves the previous collection answering;
 an unfinished collection is dropped by the next build. Readers search the collection their
 build's manifest names, so a reader never mixes one build's rows with another's vectors.
+Each collection records the index folder it belongs to (the `assistant.index` property): a
+build into an alias that serves another, still existing, index folder is refused before any
+collection is made, since publishing it would drop that folder's vectors.
 
 The index type comes from the FAISS factory string the build already takes (`--faiss`):
 `Flat` -> FLAT (exact), `HNSW32` -> HNSW with M=32, `IVF1024,Flat` -> IVF_FLAT with 1024
@@ -214,19 +217,54 @@ def open_store(record: StoreRecord, fix: str, where: StoreSpec | None = None) ->
     return store
 
 
-def create_build(spec: StoreSpec, build_id: str, dim: int, factory: str, params: str) -> tuple[MilvusStore, StoreRecord]:
-    """A new, empty collection for one build, and the manifest record that will name it."""
+OWNER = "assistant.index"  # the collection property naming the index folder a build belongs to
+
+
+def check_owner(spec: StoreSpec, folder: str, store: "MilvusStore | None" = None) -> None:
+    """Refuse (`StoreError`) when the name `spec` gives serves a build of another index folder that still
+    exists: this build's publishing would drop that folder's vectors. A folder since deleted, or a
+    collection made before builds recorded their folder, does not stop the build. Checked before the
+    documents are embedded (its own connection) and again before the collection is made (`store`'s)."""
+    from .store import CURRENT
+
+    own = store is None
+    store = store or MilvusStore(connect(spec), spec, spec.collection, "", {})
+    try:
+        try:
+            current = store.client.describe_alias(spec.collection).get("collection_name")
+        except Exception:  # noqa: BLE001 - no such alias yet
+            return
+        if not current:
+            return
+        info = store._call("describe", store.client.describe_collection, current)
+        owner = (info.get("properties") or {}).get(OWNER)
+    finally:
+        if own:
+            store.close()
+    if owner and os.path.realpath(owner) != os.path.realpath(folder) and os.path.exists(os.path.join(owner, CURRENT)):
+        raise StoreError(f"Milvus at {spec.text()}: the name {spec.collection!r} already serves the index in {owner}, "
+                         f"whose vectors this build would drop: give this index a name of its own (--store ending "
+                         f"/OTHER_NAME), or delete {owner} first")
+
+
+def create_build(spec: StoreSpec, build_id: str, dim: int, factory: str, params: str,
+                 folder: str = "") -> tuple[MilvusStore, StoreRecord]:
+    """A new, empty collection for one build of the index in `folder` (recorded on the collection; ""
+    for none, as the bench's throwaway builds), and the manifest record that will name it."""
     from pymilvus import DataType
 
     index_type, index_params, search_params = milvus_index(factory, params)
     collection = f"{spec.collection}__{build_id.replace('-', '_')}"
     client = connect(spec)
     store = MilvusStore(client, spec, collection, index_type, search_params)
+    if folder:
+        check_owner(spec, folder, store)
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
     schema.add_field("row", DataType.INT64, is_primary=True)
     schema.add_field("doc", DataType.VARCHAR, max_length=4096)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-    store._call("create", client.create_collection, collection, schema=schema)
+    store._call("create", client.create_collection, collection, schema=schema,
+                **({"properties": {OWNER: os.path.realpath(folder)}} if folder else {}))
     record = StoreRecord(uri=spec.uri, alias=spec.collection, collection=collection, index_type=index_type,
                          index_params=index_params, search_params=search_params)
     return store, record

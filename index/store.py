@@ -263,6 +263,10 @@ def build_index(
 
         milvus_index(settings.faiss, settings.faiss_params)
     out = Path(out_dir)
+    if parse_store(settings.store).kind == "milvus":  # a name that serves another index fails before any work too
+        from .milvus import check_owner
+
+        check_owner(parse_store(settings.store), str(out))
     progress = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or get_embedder(settings.model)
     docs, problems = load_documents(list(paths), settings.limits)
@@ -363,7 +367,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
         if spec.kind == "milvus":  # the new collection is complete and loaded before the folder names it
             from .milvus import create_build, finish_build
 
-            milvus, record = create_build(spec, build_id, dim, settings.faiss, settings.faiss_params)
+            milvus, record = create_build(spec, build_id, dim, settings.faiss, settings.faiss_params, str(out))
             milvus.add(np.arange(len(rows)), [r[0] for r in rows], vectors)
             finish_build(milvus, record)
 

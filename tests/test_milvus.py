@@ -154,6 +154,27 @@ def test_incremental_rebuild_replaces_changed_documents_and_removes_deleted_ones
     assert all(p.doc_id != "volcanoes.html" for p in a.retrieve("Where does magma come from?", 5))
 
 
+def test_a_name_that_serves_another_index_folder_is_refused_until_that_folder_is_gone(corpus, tmp_path, lite):
+    from assistant.cli import app
+
+    settings = HASHING.model_copy(update={"store": lite})
+    first = build_index([corpus], tmp_path / "a", settings, progress=False)
+    build_index([corpus], tmp_path / "a", settings, progress=False)  # its own folder: rebuilt as before
+    kept = collections(lite)
+    result = runner.invoke(app, ["index", "build", str(corpus), "--out", str(tmp_path / "b"), "--model", "hashing",
+                                 "--store", lite])
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert f"already serves the index in {os.path.realpath(tmp_path / 'a')}" in result.output
+    assert "a name of its own" in result.output
+    assert collections(lite) == kept and not (tmp_path / "b" / "CURRENT").exists()  # nothing made, nothing dropped
+    assert load_index(tmp_path / "a").vectors.count() == first.counts["sentences"]
+    other = build_index([corpus], tmp_path / "b", settings.model_copy(update={"store": lite + "/other"}), progress=False)
+    assert other.store.alias == "other" and load_index(tmp_path / "a").vectors.count() > 0
+    shutil.rmtree(tmp_path / "a")  # the folder is gone: its name may be taken
+    taken = build_index([corpus], tmp_path / "b", settings, progress=False)
+    assert taken.store.alias == "assistant" and load_index(tmp_path / "b").vectors.count() == taken.counts["sentences"]
+
+
 def test_delete_documents_through_the_interface(corpus, tmp_path, lite):
     build_index([corpus], tmp_path / "idx", HASHING.model_copy(update={"store": lite}), progress=False)
     idx = load_index(tmp_path / "idx")
