@@ -89,6 +89,18 @@ class Answerer:
         (unjudged ones keep their order, after)."""
         if self.judge is None or not ranked:
             return ranked, {}
+        best, segments = self.judge_inputs(ranked)
+        judged = dict(zip(best, self.judge.judge(query.text, segments)))
+        if not self.settings.judge_orders:
+            return ranked, judged
+        top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
+               for c in ranked}
+        order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
+        return [ranked[i] for i in order], judged
+
+    def judge_inputs(self, ranked: list[ScoredChunk]) -> tuple[list[int], list[str]]:
+        """The sentences the judge reads for these passages (the `answer.judge_candidates` best by
+        retrieval score; rows of the index's sentence table) and what it reads of each (`segment`)."""
         rows: dict[int, tuple[float, str]] = {}
         for chunk in ranked:
             section = self.index.chunks[chunk.index].section
@@ -96,14 +108,7 @@ class Answerer:
                 if s.index not in rows or rows[s.index][0] < s.score:
                     rows[s.index] = (s.score, section)
         best = sorted(rows, key=lambda r: (-rows[r][0], r))[: self.settings.judge_candidates]
-        verdicts = self.judge.judge(query.text, [segment(rows[r][1], self.index.sentence_text(r)) for r in best])
-        judged = dict(zip(best, verdicts))
-        if not self.settings.judge_orders:
-            return ranked, judged
-        top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
-               for c in ranked}
-        order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
-        return [ranked[i] for i in order], judged
+        return best, [segment(rows[r][1], self.index.sentence_text(r)) for r in best]
 
     def answers(self, verdict: Judgement, s: ScoredSentence) -> float:
         """How likely a judged sentence answers: the calibrated sentence model over the judge's

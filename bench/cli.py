@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
         with_peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the LangChain peer (needs the bench extra)."),
         model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
         work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
-        readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Write this run's figures into FILE's <!-- bench-figures:start/end --> block."),
+        readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Merge this run's parts into FILE's <!-- bench-figures:start/end --> block (other parts keep their earlier run's figures, dated; the runs are kept in docs/bench.json beside FILE)."),
         from_json: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Report an earlier run's bench.json instead of running."),
     ) -> None:
         """Measure speed, cold start, build throughput, FAISS scale and memory, beside the LangChain recipe."""

@@ -16,8 +16,9 @@ from typing import Any
 from eval.metrics import percentile
 
 SCHEMA = 1
-PARTS = ("latency", "cold", "build", "scale", "memory", "store")  # what a run can measure, in this order
+PARTS = ("latency", "runtimes", "cold", "build", "scale", "memory", "store")  # what a run can measure, in this order
 DEFAULT_PARTS = PARTS[:-1]  # `store` (FAISS beside Milvus Lite) runs when asked for
+LATER_PARTS = ("runtimes", "store")  # parts a results file from before they existed may lack
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -137,6 +138,22 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("query embedding p50, ms", _fmt(o["embed_query_ms"]["p50"], 2),
                      _fmt(_get(pe, "embed_query_ms", "p50"), 2),
                      _ratio(ratio(o["embed_query_ms"]["p50"], _get(pe, "embed_query_ms", "p50")))))
+    rt = p.get("runtimes", {})
+    if rt.get("status") == "ok":
+        j, e = rt["judge_ms"], rt["embed_query_ms"]
+        rows.append((f"judge's pass, {rt['sentences_per_question']} sentences, p50 ms: int8 / float32",
+                     f"{_fmt(j['int8']['p50'], 2)} / {_fmt(j['float32']['p50'], 2)}", "-",
+                     f"int8 {_ratio(ratio(j['int8']['p50'], j['float32']['p50']))} of float32"))
+        rows.append(("judge's probability, int8 against float32: largest move (p95)",
+                     f"{_fmt(rt['probability_moved']['max'], 3)} ({_fmt(rt['probability_moved']['p95'], 3)})", "-", "-"))
+        rows.append(("query embedding p50 ms: int8 / float32 (cosine of the two vectors, min)",
+                     f"{_fmt(e['int8']['p50'], 2)} / {_fmt(e['float32']['p50'], 2)} "
+                     f"({_fmt(rt['cosine_int8_to_float32']['min'], 3)})", "-",
+                     f"int8 {_ratio(ratio(e['int8']['p50'], e['float32']['p50']))} of float32"))
+        by = rt.get("judge_ms_per_sentence_by_batch", {})
+        if by:
+            rows.append(("judge int8, ms per sentence (p50) by batch size " + "/".join(by),
+                         " / ".join(_fmt(v["p50"], 2) for v in by.values()), "-", "-"))
     cold = p.get("cold", {})
     if cold.get("status") == "ok":
         rows.append((f"cold answer from the CLI, median of {cold['ours']['runs']}, s", _fmt(cold["ours"]["median_s"], 2),
@@ -218,6 +235,24 @@ def _machine_line(results: dict) -> str:
             f"Python {m.get('python')}; {results.get('date')}" + (" (quick mode: tiny sizes)" if results.get("quick") else ""))
 
 
+def _runs_line(results: dict) -> str:
+    """Which run each part's figures come from: one line when they all come from one run (the
+    usual case), else the parts of each run (`merge_runs`) with that run's machine and date."""
+    runs: dict[tuple, list[str]] = {}
+    for part in PARTS:
+        info = results.get("parts", {}).get(part, {})
+        if info.get("status") == "ok":
+            run = info.get("run") or {"date": results.get("date"), "machine": results.get("machine", {})}
+            key = (run["date"], tuple(sorted(run["machine"].items())))
+            runs.setdefault(key, []).append(part)
+    if len(runs) <= 1:
+        return f"Latest run: {_machine_line(results)}."
+    lines = []
+    for (date, machine), parts in sorted(runs.items(), reverse=True):
+        lines.append(f"{', '.join(parts)}: {_machine_line({'date': date, 'machine': dict(machine)})}.")
+    return "Latest runs, by part (each ratio is ours / peer within one run):\n\n" + "\n".join(f"- {x}" for x in lines)
+
+
 def render_table(results: dict) -> str:
     """The terminal report: main table, targets, scale table, part status."""
     head = ("measure", "ours", "peer (LangChain)", "ours/peer")
@@ -268,7 +303,7 @@ def readme_figures(results: dict) -> str:
     """The README's Performance figures: machine, main table, targets, scale table. Written by
     `assistant bench --readme README.md`."""
     head = ("measure", "ours", "peer (LangChain)", "ours/peer")
-    out = [f"Latest run: {_machine_line(results)}.", "", _md_table(head, summary_rows(results)), "",
+    out = [_runs_line(results), "", _md_table(head, summary_rows(results)), "",
            _md_table(("target", "value", "status"),
                      [(t["target"], _fmt(t["value"], 2), f"**{_met(t)}**") for t in results.get("targets", [])])]
     if scale_rows(results):
@@ -281,24 +316,80 @@ def readme_figures(results: dict) -> str:
                 if rec else "No setting met the scale target."]
     failed = [p for p in DEFAULT_PARTS if results.get("parts", {}).get(p, {}).get("status") != "ok"]
     if failed:
-        out += ["", "Not measured in this run: " + ", ".join(failed) + "."]
+        out += ["", "Not measured: " + ", ".join(failed) + "."]
     return "\n".join(out)
 
 
 def store_figures(results: dict) -> str:
     """The README's vector-store figures: machine and the store table."""
-    return "\n".join([f"Latest run: {_machine_line(results)}.", "", _md_table(STORE_HEADER, store_rows(results))])
+    run = _get(results, "parts", "store", "run") or results  # a merged run's store part keeps its own date
+    return "\n".join([f"Latest run: {_machine_line(run)}.", "", _md_table(STORE_HEADER, store_rows(results))])
 
 
-def update_readme(results: dict, readme) -> None:
-    """Replace the README's `<!-- bench-figures:start/end -->` block with this run's figures (when the
-    parts it shows ran), and `<!-- store-figures:start/end -->` with the store part's."""
+def merge_runs(previous: dict | None, results: dict) -> dict:
+    """The figures a README shows after `results`: the parts this run measured (status ok) replace
+    those of `previous` (the runs the README showed until now); the others keep theirs. Every part
+    carries the run it came from (`run`: its date and machine), so a partial run (`--parts latency`)
+    or a part that failed this time leaves the other figures, and says how old they are."""
+    import copy
+
+    def stamped(run: dict) -> dict:
+        out = copy.deepcopy(run)
+        for info in out.get("parts", {}).values():
+            if info.get("status") == "ok":
+                info.setdefault("run", {"date": run.get("date"), "machine": run.get("machine", {})})
+        return out
+
+    merged = stamped(results)
+    if previous is not None:
+        for part, info in stamped(previous).get("parts", {}).items():
+            if info.get("status") == "ok" and merged["parts"].get(part, {}).get("status") != "ok":
+                merged["parts"][part] = info
+        merged["targets"] = evaluate_targets(merged)
+    return merged
+
+
+def readme_runs(readme) -> "os.PathLike":
+    """Where the runs behind a README's bench figures are kept: `docs/bench.json` beside it."""
+    from pathlib import Path
+
+    return Path(readme).parent / "docs" / "bench.json"
+
+
+def update_readme(results: dict, readme) -> dict:
+    """Merge this run into the runs the README shows (`merge_runs`, kept in `readme_runs(readme)`),
+    then replace the README's `<!-- bench-figures:start/end -->` block with the merged figures (when
+    the parts it shows have any) and `<!-- store-figures:start/end -->` with the store part's.
+    Returns the merged results. Both files are written atomically; a missing block changes neither."""
+    import json
+    from pathlib import Path
+
     from eval.readme import replace_block
 
-    if any(_get(results, "parts", p, "status") == "ok" for p in DEFAULT_PARTS):
-        replace_block(readme, "bench-figures", readme_figures(results))
-    if store_rows(results):
-        replace_block(readme, "store-figures", store_figures(results))
+    kept = Path(readme_runs(readme))
+    previous = None
+    if kept.is_file():
+        try:
+            previous = json.loads(kept.read_text(encoding="utf-8"))
+        except ValueError:
+            raise ValueError(f"{kept} is not JSON: delete it, and the next full run writes it again") from None
+        if check_results(previous):
+            raise ValueError(f"{kept} is not a bench run's results: delete it, and the next full run writes it again")
+    merged = merge_runs(previous, results)
+    text = Path(readme).read_text(encoding="utf-8")
+    shows = any(_get(merged, "parts", p, "status") == "ok" for p in DEFAULT_PARTS)
+    for name, wanted in (("bench-figures", shows), ("store-figures", bool(store_rows(merged)))):
+        if wanted and f"<!-- {name}:start -->" not in text:
+            raise ValueError(f"{readme} has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+    if shows:
+        replace_block(Path(readme), "bench-figures", readme_figures(merged))
+    if store_rows(merged):
+        replace_block(Path(readme), "store-figures", store_figures(merged))
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    tmp = kept.with_name(f".{kept.name}.tmp")
+    tmp.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, kept)
+    return merged
 
 
 # ---------------------------------------------------------------- structure check
@@ -315,7 +406,7 @@ def check_results(results: dict) -> list[str]:
             problems.append(f"machine lacks {key!r}")
     for part in PARTS:
         info = results.get("parts", {}).get(part)
-        if info is None and part not in DEFAULT_PARTS:  # runs from before the part existed
+        if info is None and part in LATER_PARTS:  # runs from before the part existed
             continue
         if not isinstance(info, dict) or info.get("status") not in ("ok", "error", "skipped"):
             problems.append(f"part {part!r} has no status")
@@ -327,6 +418,10 @@ def check_results(results: dict) -> list[str]:
         for key in ("retrieve_ms", "ask_ms", "embed_query_ms"):
             if not {"n", "p50", "p95"} <= set(_get(p, "latency", "ours", key, default={})):
                 problems.append(f"latency.ours.{key} lacks n/p50/p95")
+    if _get(p, "runtimes", "status") == "ok":
+        for key in ("judge_ms", "embed_query_ms"):
+            if not all({"n", "p50", "p95"} <= set(_get(p, "runtimes", key, rt, default={})) for rt in ("int8", "float32")):
+                problems.append(f"runtimes.{key} lacks int8/float32 n/p50/p95")
     if _get(p, "cold", "status") == "ok" and not isinstance(_get(p, "cold", "ours", "median_s"), (int, float)):
         problems.append("cold.ours.median_s missing")
     if _get(p, "build", "status") == "ok":

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Callable
 
 from .harness import RESULT, AskClient, read_result, serve
+from eval.metrics import percentile
+
 from .report import DEFAULT_PARTS, PARTS, SCHEMA, evaluate_targets, machine_info, ratio, summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,6 +196,21 @@ def part_latency(ctx: Context) -> dict:
         out["ratio_ask_p50_to_peer_search_p50"] = ratio(out["ours"]["ask_ms"]["p50"], peer_p50)
         out["ratio_retrieve_p50_to_peer_search_p50"] = ratio(out["ours"]["retrieve_ms"]["p50"], peer_p50)
     return out
+
+
+def part_runtimes(ctx: Context) -> dict:
+    """The judge and the question's embedding, int8 beside float32, on the dev questions' own inputs
+    (`bench.worker.runtimes`): what `answer.judge_runtime` and `retrieval.query_runtime` choose between."""
+    qs = ctx.questions()
+    ctx.opts.log(f"runtimes: the judge and the query embedding in int8 and float32, {len(qs)} dev questions")
+    got = worker("runtimes", index=str(ctx.article_index()), questions=qs, rounds=ctx.opts.rounds)
+    moved, cos = sorted(got["probability_moved"]), sorted(got["cosine_int8_to_float32"])
+    return {"questions": got["questions"], "sentences_per_question": got["sentences_per_question"],
+            "judge_ms": {rt: summary(v) for rt, v in got["judge_ms"].items()},
+            "embed_query_ms": {rt: summary(v) for rt, v in got["embed_query_ms"].items()},
+            "probability_moved": {"max": moved[-1] if moved else None, "p95": percentile(moved, 95) if moved else None},
+            "cosine_int8_to_float32": {"min": cos[0] if cos else None, "p50": percentile(cos, 50) if cos else None},
+            "judge_ms_per_sentence_by_batch": {b: summary(v) for b, v in got["judge_ms_per_sentence_by_batch"].items()}}
 
 
 def _timed(cmd: list[str]) -> tuple[float, subprocess.CompletedProcess]:
@@ -403,7 +420,7 @@ def part_memory(ctx: Context) -> dict:
                                  "high-water mark (VmHWM), whichever is larger"}
 
 
-PART_FUNCS = {"latency": part_latency, "cold": part_cold, "build": part_build, "scale": part_scale,
+PART_FUNCS = {"latency": part_latency, "runtimes": part_runtimes, "cold": part_cold, "build": part_build, "scale": part_scale,
               "memory": part_memory, "store": part_store}
 
 

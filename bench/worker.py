@@ -5,6 +5,7 @@ progress bars go to stderr. Running each in its own process keeps imports and me
 one measurement out of the next, and gives the peer (bench/peer.py) the same start.
 
     python -m bench.worker latency '{"index": DIR, "questions": [{"question": "...", "history": []}]}'
+    python -m bench.worker runtimes '{"index": DIR, "questions": [{"question": "...", "history": []}]}'
     python -m bench.worker build '{"files": [...], "out": DIR, "model": "default"}'
     python -m bench.worker scale '{"n": 100000, "quick": false}'
     python -m bench.worker real-scale '{"index": DIR}'
@@ -41,6 +42,65 @@ def latency(index: str, questions: list[dict], rounds: int = 1, k: int = 5) -> d
             embed.append(1000 * (time.perf_counter() - t))
     return {"retrieve_ms": retrieve, "ask_ms": ask, "embed_query_ms": embed,
             "torch_imported": "torch" in sys.modules}  # False: questions took the numpy path (index.fastbert)
+
+
+def runtimes(index: str, questions: list[dict], rounds: int = 1, batches: tuple[int, ...] = (1, 2, 4, 8, 16)) -> dict:
+    """The question path's two models in each of their runtimes, on the questions' own inputs: the
+    judge's pass over the sentences a question brings (int8 and float32: ms, and how far int8 moves
+    a probability), the judge's cost per sentence by batch size (int8), and the question's
+    embedding (int8 and float32: ms, and the cosine between the two vectors)."""
+    import numpy as np
+
+    from assistant import Assistant
+    from assistant.judge import Judge
+    from index import get_embedder
+
+    a = Assistant.load(index)
+    if a.answerer.judge is None:
+        raise ValueError("the judge is off (answer.judge=none): nothing to time")
+    st = a.settings.answer
+    judges = {rt: Judge.load(None, rt, st.judge_threads) for rt in ("int8", "float32")}
+    name = a.index.manifest.model.name
+    embedders = {rt: get_embedder(name, rt) for rt in ("int8", "float32")}
+    inputs = []  # (question as searched, the segments the judge reads)
+    for q in questions:
+        query = a.resolve(q["question"], q.get("history") or None)
+        _, segments = a.answerer.judge_inputs(a.retriever.search(query, st.passages))
+        if segments:
+            inputs.append((query.text, segments))
+    for rt in judges:  # warm up: a runtime's first pass pays its set-up (an int8 file built or read)
+        judges[rt].judge(*inputs[0])
+        embedders[rt].embed_query(inputs[0][0])
+    judge_ms: dict[str, list[float]] = {rt: [] for rt in judges}
+    embed_ms: dict[str, list[float]] = {rt: [] for rt in embedders}
+    moved, cosines = [], []
+    for _ in range(rounds):
+        for text, segments in inputs:
+            probs = {}
+            for rt, judge in judges.items():
+                t = time.perf_counter()
+                probs[rt] = [v.probability for v in judge.judge(text, segments)]
+                judge_ms[rt].append(1000 * (time.perf_counter() - t))
+            moved += [abs(x - y) for x, y in zip(probs["int8"], probs["float32"])]
+            vecs = {}
+            for rt, emb in embedders.items():
+                t = time.perf_counter()
+                vecs[rt] = np.asarray(emb.embed_query(text), dtype=np.float64)
+                embed_ms[rt].append(1000 * (time.perf_counter() - t))
+            cosines.append(float(vecs["int8"] @ vecs["float32"] / (np.linalg.norm(vecs["int8"]) * np.linalg.norm(vecs["float32"]))))
+    pool = [(text, seg) for text, segments in inputs for seg in segments]
+    per_sentence: dict[str, list[float]] = {}
+    for size in batches:
+        times = []
+        for i in range(0, len(pool) - size + 1, size):  # one question's text beside `size` sentences
+            chunk = pool[i:i + size]
+            t = time.perf_counter()
+            judges["int8"].judge(chunk[0][0], [seg for _, seg in chunk])
+            times.append(1000 * (time.perf_counter() - t) / size)
+        per_sentence[str(size)] = times
+    return {"questions": len(inputs), "sentences_per_question": st.judge_candidates, "judge_ms": judge_ms,
+            "probability_moved": moved, "embed_query_ms": embed_ms, "cosine_int8_to_float32": cosines,
+            "judge_ms_per_sentence_by_batch": per_sentence}
 
 
 def build(files: list[str], out: str, model: str = "default", progress: bool = True) -> dict:
@@ -94,7 +154,7 @@ def stores(n: int, work: str, queries: int = 200) -> dict:
     return {"rows": [asdict(r) for r in rows]}
 
 
-TASKS = {"latency": latency, "build": build, "scale": scale, "real-scale": real_scale, "stores": stores}
+TASKS = {"latency": latency, "runtimes": runtimes, "build": build, "scale": scale, "real-scale": real_scale, "stores": stores}
 
 
 def main(argv: list[str]) -> int:

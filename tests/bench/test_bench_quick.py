@@ -129,6 +129,27 @@ def _results() -> dict:
     }
 
 
+def test_the_runtimes_part_reports_int8_beside_float32():
+    results = _results()
+    s = report.summary
+    results["parts"]["runtimes"] = {
+        "status": "ok", "seconds": 1.0, "questions": 2, "sentences_per_question": 2,
+        "judge_ms": {"int8": s([10.0, 12.0]), "float32": s([22.0, 22.0])},
+        "embed_query_ms": {"int8": s([3.0, 3.0]), "float32": s([6.0, 6.0])},
+        "probability_moved": {"max": 0.04, "p95": 0.03}, "cosine_int8_to_float32": {"min": 0.991, "p50": 0.995},
+        "judge_ms_per_sentence_by_batch": {"1": s([6.0]), "4": s([5.0])}}
+    results["targets"] = report.evaluate_targets(results)
+    assert report.check_results(results) == []
+    rows = {r[0]: r[1:] for r in report.summary_rows(results)}
+    assert rows["judge's pass, 2 sentences, p50 ms: int8 / float32"] == ("11.00 / 22.00", "-", "int8 0.50x of float32")
+    assert rows["query embedding p50 ms: int8 / float32 (cosine of the two vectors, min)"][0] == "3.00 / 6.00 (0.991)"
+    assert rows["judge int8, ms per sentence (p50) by batch size 1/4"][0] == "6.00 / 5.00"
+    del results["parts"]["runtimes"]["judge_ms"]["float32"]
+    assert report.check_results(results) == ["runtimes.judge_ms lacks int8/float32 n/p50/p95"]
+    del results["parts"]["runtimes"]
+    assert report.check_results(results) == []  # a run from before the part existed
+
+
 def test_targets_compare_ratios_with_the_issue_limits():
     results = _results()
     targets = {t["id"]: t for t in report.evaluate_targets(results)}
@@ -191,6 +212,38 @@ def test_an_earlier_run_can_be_reported_into_the_readme(tmp_path):
     saved.write_text("{not json")
     result = CliRunner().invoke(_app(), ["bench", "--from", str(saved), "--readme", str(readme)])
     assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_a_partial_run_replaces_its_parts_and_keeps_the_others_dated(tmp_path):
+    full = {**_results(), "quick": False}
+    full["parts"]["memory"] = {"status": "ok", "seconds": 1.0, "serve": {"bundled article": {"peak_mb": 100.0}}}
+    full["targets"] = report.evaluate_targets(full)
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- bench-figures:start -->\n<!-- bench-figures:end -->\n")
+    report.update_readme(full, readme)
+    kept = tmp_path / "docs" / "bench.json"
+    assert json.loads(kept.read_text())["parts"]["cold"]["run"]["date"] == "2026-01-01T00:00:00+00:00"
+    assert "Latest run: Test CPU" in readme.read_text() and "| 0.80 | 8.00 | 0.10x |" in readme.read_text()
+
+    later = {**full, "date": "2026-02-02T00:00:00+00:00", "machine": {**full["machine"], "cpu": "Other CPU"},
+             "parts": {p: {"status": "skipped", "reason": "not selected (--parts)"} for p in report.PARTS}}
+    later["parts"]["cold"] = {"status": "ok", "seconds": 1.0, "ours": {"runs": 1, "median_s": 1.6},
+                              "peer": {"runs": 1, "median_s": 8.0}, "ratio": 0.2}
+    later["parts"]["build"] = {"status": "error", "seconds": 1.0, "error": "no docs"}  # failed: the old figures stay
+    merged = report.update_readme(later, readme)
+    text = readme.read_text()
+    assert "| 1.60 | 8.00 | 0.20x |" in text and "| 0.80 |" not in text  # the new cold start replaced the old
+    assert "3,000" in text and "HNSW32" in text  # build and scale kept from the first run
+    assert "- cold: Other CPU" in text and "2026-02-02" in text
+    assert "- latency, build, scale, memory: Test CPU" in text and "2026-01-01" in text
+    assert {t["id"]: t["value"] for t in merged["targets"]}["cold-ratio"] == 0.2  # targets from the merged parts
+    assert json.loads(kept.read_text()) == merged and report.check_results(merged) == []
+
+    kept.write_text("{broken")
+    before = readme.read_text()
+    with pytest.raises(ValueError, match="docs/bench.json is not JSON: delete it"):
+        report.update_readme(later, readme)
+    assert readme.read_text() == before
 
 
 def test_readme_is_refused_for_a_quick_run(tmp_path):
