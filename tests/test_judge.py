@@ -342,3 +342,16 @@ def test_synthesised_unanswerable_questions_of_every_squad_kind_only_when_asked(
     assert not any("last" in p.question or " not " in p.question for p in facts)
     with pytest.raises(ValueError, match="synth"):
         make_pairs([art], vectors, random.Random(1), "everything")
+
+
+def test_the_synth_option_offers_exactly_the_kinds_training_knows():
+    from typer.testing import CliRunner
+
+    from typing import get_args
+
+    from assistant.cli import Synth, app
+    from assistant.judge_train import SYNTH_SHARE
+
+    assert set(get_args(Synth)) == set(SYNTH_SHARE)
+    result = CliRunner().invoke(app, ["judge", "train", "--out", "x", "--synth", "everything"])
+    assert result.exit_code == 2 and "everything" in result.output and "facts" in result.output
