@@ -121,9 +121,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measure how well answers are grounded: retrieval, citations, answers, abstention."""
         if squad is not None:
-            if predictions or report or index or set_file:
-                raise _usage_error("--squad builds its own indexes; it does not take --predictions, --report, --index or --set")
-            _squad_eval(squad, articles, limit, override, json_out, readme, gate, no_gate)
+            if predictions or index or set_file:
+                raise _usage_error("--squad builds its own indexes; it does not take --predictions, --index or --set")
+            _squad_eval(squad, articles, limit, override, json_out, readme, gate, no_gate, report)
             return
         if articles or limit:
             raise _usage_error("--articles and --limit go with --squad")
@@ -182,11 +182,13 @@ def register(app: typer.Typer) -> None:
 
 
 def _squad_eval(path: Path, articles: Optional[str], limit: Optional[int], overrides: List[str],
-                json_out: Optional[str], readme: Optional[Path], gate: Optional[Path], no_gate: bool) -> None:
+                json_out: Optional[str], readme: Optional[Path], gate: Optional[Path], no_gate: bool,
+                report: Optional[Path] = None) -> None:
     """`assistant eval --squad FILE`: run eval/squad.py's runner, print its table, write JSON/README, apply the gate."""
     from .readme import replace_block
     from .runner import DEFAULT_GATE, apply_overrides, parse_overrides
-    from .squad import SquadDataError, check_gate, is_heldout, load_squad, readme_block, run_squad, terminal_table
+    from .squad import (SquadDataError, chart, check_gate, is_heldout, load_squad, readme_block, run_squad,
+                        terminal_table, thresholds_table, write_report)
 
     to_err = json_out == "-"
     wanted = [a.strip() for a in articles.split(",") if a.strip()] if articles else None
@@ -249,11 +251,15 @@ def _squad_eval(path: Path, articles: Optional[str], limit: Optional[int], overr
         failed = [r for r in run.records if r.error]
         typer.echo(f"warning: {len(failed)} question(s) failed (scored as abstentions); first: {failed[0].id}: "
                    f"{failed[0].error}", err=True)
+    if report:
+        typer.echo(f"report: {write_report(run, results, Path(report))}", err=to_err)
     if readme:
         try:
             replace_block(readme, "squad-figures", readme_block(run))
         except (OSError, ValueError) as exc:
             raise _usage_error(f"cannot update {readme}: {exc}") from None
+        if thresholds_table(run):
+            chart(run, readme.parent / "docs" / "squad-abstention.png")
         typer.echo(f"updated: {readme}", err=to_err)
     if gate_data is not None:
         if not failures:

@@ -186,6 +186,62 @@ def summarize(records: Sequence[QuestionRecord]) -> dict[str, Any]:
     return out
 
 
+# ---------------------------------------------------------------- thresholds
+
+BOUNDS = (0.05, 0.10, 0.15)  # false-abstention bounds the report reads the curve at (the issue's is 0.15)
+
+
+def abstention_curve(records: Sequence[QuestionRecord]) -> list[dict[str, float]]:
+    """What thresholding `answer.confidence` at each value it takes would give (abstain below the
+    threshold): the share of unanswerable questions declined and of answerable ones declined
+    (false abstention), from the lowest threshold (nothing declined) up. Needs only the records'
+    confidences, so it holds for any threshold, looser or stricter than the one the run used.
+
+    >>> rs = [QuestionRecord("a", "A", "q", False, False, 0.9), QuestionRecord("b", "A", "q", True, False, 0.4)]
+    >>> [(p["threshold"], p["declined"], p["false_abstention"]) for p in abstention_curve(rs)]
+    [(0.0, 0.0, 0.0), (0.4, 0.0, 0.0), (0.9, 1.0, 0.0), (inf, 1.0, 1.0)]
+    """
+    ans = sorted(r.confidence or 0.0 for r in records if not r.is_impossible)
+    unans = sorted(r.confidence or 0.0 for r in records if r.is_impossible)
+    import bisect
+
+    out = []
+    for t in [0.0, *sorted({*ans, *unans}), float("inf")]:
+        out.append({"threshold": t,
+                    "declined": bisect.bisect_left(unans, t) / len(unans) if unans else None,
+                    "false_abstention": bisect.bisect_left(ans, t) / len(ans) if ans else None})
+    return out
+
+
+def best_declined(curve: list[dict[str, float]], max_false_abstention: float) -> dict[str, float] | None:
+    """The point of `curve` that declines the most unanswerable questions with false abstention
+    within the bound (None without both kinds of question).
+
+    >>> best_declined([{"threshold": 0.0, "declined": 0.0, "false_abstention": 0.0},
+    ...                {"threshold": 0.5, "declined": 0.6, "false_abstention": 0.1},
+    ...                {"threshold": 0.7, "declined": 0.9, "false_abstention": 0.3}], 0.15)["declined"]
+    0.6
+    """
+    fits = [p for p in curve if p["declined"] is not None and p["false_abstention"] is not None
+            and p["false_abstention"] <= max_false_abstention]
+    return max(fits, key=lambda p: (p["declined"], -p["false_abstention"]), default=None)
+
+
+def curve_summary(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """Per false-abstention bound, the most a threshold on the run's confidences declines (overall
+    and per article with unanswerable questions), beside what the run's own threshold did."""
+    groups = {"overall": list(records)}
+    for r in records:
+        groups.setdefault(r.article, []).append(r)
+    out: dict[str, Any] = {}
+    for name, rs in groups.items():
+        if not any(r.is_impossible for r in rs) or all(r.is_impossible for r in rs):
+            continue
+        curve = abstention_curve(rs)
+        out[name] = {f"{b:.2f}": best_declined(curve, b) for b in BOUNDS}
+    return out
+
+
 # ---------------------------------------------------------------- running
 
 @dataclass
@@ -226,6 +282,7 @@ class SquadRun:
                          "seconds": self.seconds, "build_seconds": sum(a.build_seconds for a in self.articles),
                          "unmapped_answers": sum(len(a.unmapped) for a in self.articles), "settings": self.settings},
                 "overall": figs["overall"], "articles": figs["articles"],
+                "thresholds": curve_summary(self.records),
                 "indexes": [asdict(a) for a in self.articles],
                 "records": [asdict(r) for r in self.records]}
 
@@ -393,9 +450,88 @@ def terminal_table(figures: dict[str, Any]) -> str:
     return "\n".join(_table(["article", *header[1:]], rows))
 
 
+def thresholds_table(run: SquadRun) -> str:
+    """Markdown: per group with unanswerable questions, what the run's threshold did and the most any
+    threshold on its confidences would decline within each false-abstention bound (`curve_summary`)."""
+    figs = run.figures()
+    rows = []
+    for name, best in curve_summary(run.records).items():
+        own = figs["overall"] if name == "overall" else figs["articles"][name]
+        cells = [f"{p['declined']:.2f} at {p['false_abstention']:.2f}" if p else "–" for p in best.values()]
+        rows.append(f"| {name.replace('_', ' ')} | {own['declined']:.2f} at {own['false_abstention']:.2f} | "
+                    + " | ".join(cells) + " |")
+    if not rows:
+        return ""
+    head = " | ".join(f"best at false abstention <= {b:.2f}" for b in BOUNDS)
+    return "\n".join([f"| declined at false abstention | this run's threshold | {head} |",
+                      "|---|---:|" + "---:|" * len(BOUNDS), *rows])
+
+
+def chart(run: SquadRun, path: Path) -> Path:
+    """A PNG of declined against false abstention as the threshold on `answer.confidence` moves, one
+    line per group with unanswerable questions, the run's own threshold marked and the corner the
+    issue asks for (declined >= 0.50 with false abstention <= 0.15) shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = run.figures()
+    groups = {"overall": list(run.records)}
+    for r in run.records:
+        groups.setdefault(r.article, []).append(r)
+    fig, ax = plt.subplots(figsize=(6.5, 4.8))
+    ax.add_patch(plt.Rectangle((0, 0.5), 0.15, 0.5, color="green", alpha=0.12, label="target: declined >= 0.50, FA <= 0.15"))
+    for i, (name, rs) in enumerate(groups.items()):
+        if not any(r.is_impossible for r in rs) or all(r.is_impossible for r in rs):
+            continue
+        curve = abstention_curve(rs)
+        own = figs["overall"] if name == "overall" else figs["articles"][name]
+        ax.plot([c["false_abstention"] for c in curve], [c["declined"] for c in curve], color=f"C{i}",
+                label=f"{name.replace('_', ' ')} (AUC {own['auc']:.3f})")
+        ax.scatter([own["false_abstention"]], [own["declined"]], color=f"C{i}", edgecolor="black", zorder=5)
+    ax.set_xlabel("false abstention (answerable questions declined)")
+    ax.set_ylabel("unanswerable questions declined")
+    ax.set_xlim(0, 1.0)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"{Path(run.path).name}: the threshold on answer.confidence moved (dots: the run's)", fontsize=9)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_report(run: SquadRun, results: dict[str, Any], folder: Path) -> Path:
+    """`report.md`, `abstention.png` and `results.json` in `folder`; returns the report's path."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    o = results["overall"]
+    lines = [f"# assistant eval --squad {Path(run.path).name}", "",
+             f"{len(run.articles)} article(s), {o['n']} questions ({o['unanswerable']} unanswerable); model "
+             f"{run.model}; {run.seconds:.0f} s. Figures as `eval/squad.py` defines them.", "",
+             markdown_table(run.figures())]
+    table = thresholds_table(run)
+    if table:
+        chart(run, folder / "abstention.png")
+        lines += ["", "## Abstention threshold", "",
+                  "What a threshold on `answer.confidence` gives: declined (unanswerable questions) at false "
+                  "abstention (answerable questions declined), for the run's own threshold and the best any "
+                  "threshold reaches within each bound.", "", table, "", "![abstention](abstention.png)"]
+    path = folder / "report.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def readme_block(run: SquadRun) -> str:
     """What `--readme` writes between the `squad-figures` markers."""
     o = run.figures()["overall"]
     name = Path(run.path).name
-    return (f"Latest run ({name}: {len(run.articles)} article(s), {o['n']} questions, "
-            f"{o['unanswerable']} unanswerable; {run.model}; {run.seconds:.0f} s):\n\n{markdown_table(run.figures())}")
+    block = (f"Latest run ({name}: {len(run.articles)} article(s), {o['n']} questions, "
+             f"{o['unanswerable']} unanswerable; {run.model}; {run.seconds:.0f} s):\n\n{markdown_table(run.figures())}")
+    table = thresholds_table(run)
+    return block + (f"\n\nThe threshold on `answer.confidence` moved (same run; the chart is "
+                    f"`docs/squad-abstention.png`):\n\n{table}" if table else "")

@@ -179,6 +179,19 @@ def test_summary_figures_match_hand_counts():
     assert f["ask_p50_ms"] == 30 and f["ask_p95_ms"] == pytest.approx(48)
 
 
+def test_the_abstention_curve_reads_every_threshold_from_the_confidences():
+    curve = sq.abstention_curve(RECORDS)  # answerable 0.9, 0.6, 0.2; unanswerable 0.2, 0.7
+    points = [(p["threshold"], p["declined"], p["false_abstention"]) for p in curve]
+    assert points == [(0.0, 0.0, 0.0), (0.2, 0.0, 0.0), (0.6, 0.5, pytest.approx(1 / 3)),
+                      (0.7, 0.5, pytest.approx(2 / 3)), (0.9, 1.0, pytest.approx(2 / 3)), (float("inf"), 1.0, 1.0)]
+    assert sq.best_declined(curve, 0.15)["declined"] == 0.0
+    assert sq.best_declined(curve, 0.34) == {"threshold": 0.6, "declined": 0.5, "false_abstention": pytest.approx(1 / 3)}
+    summary = sq.curve_summary(RECORDS)
+    assert set(summary) == {"overall", "B"}  # article A has no unanswerable question
+    assert set(summary["overall"]) == {"0.05", "0.10", "0.15"}
+    assert sq.curve_summary([r for r in RECORDS if not r.is_impossible]) == {}
+
+
 def test_empty_groups_give_none_not_zero():
     f = sq.summarize([r for r in RECORDS if not r.is_impossible])
     assert f["declined"] is None and f["auc"] is None and f["unanswerable"] == 0
@@ -215,7 +228,7 @@ def test_cli_scores_every_question_and_writes_json_and_readme(tmp_path, tiny_fil
     assert result.exit_code == 0, result.output
     assert "overall" in result.stdout and "Spectre (2015 film)" in result.stdout and "7 questions" in result.stdout
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert set(data) == {"meta", "overall", "articles", "indexes", "records"}
+    assert set(data) == {"meta", "overall", "articles", "indexes", "records", "thresholds"}
     assert set(sq.FIGURES) <= set(data["overall"])
     assert (data["overall"]["n"], data["overall"]["answerable"], data["overall"]["unanswerable"]) == (7, 5, 2)
     assert {k: v["n"] for k, v in data["articles"].items()} == {"Solar_energy": 5, "Spectre_(2015_film)": 2}
@@ -228,6 +241,9 @@ def test_cli_scores_every_question_and_writes_json_and_readme(tmp_path, tiny_fil
     text = readme.read_text(encoding="utf-8")
     assert "\nold\n" not in text and "| overall | 7 | 2 |" in text and "| Solar energy | 5 | 1 |" in text
     assert text.startswith("x\n") and text.endswith("y\n")
+    assert set(data["thresholds"]) == {"overall", "Solar_energy", "Spectre_(2015_film)"}  # both kinds in each
+    assert "| declined at false abstention | this run's threshold |" in text and "\n| overall | " in text
+    assert (tmp_path / "docs" / "squad-abstention.png").read_bytes()[:4] == b"\x89PNG"
 
     # the article indexes are cached: a second run re-embeds nothing and gives the same figures
     folders = [i["index"] for i in data["indexes"]]
@@ -237,6 +253,17 @@ def test_cli_scores_every_question_and_writes_json_and_readme(tmp_path, tiny_fil
     one = json.loads(again.stdout)
     assert one["overall"]["n"] == 1 and one["indexes"][0]["index"] == folders[1]
     assert one["records"][0]["confidence"] == data["records"][5]["confidence"]
+
+
+def test_cli_report_writes_the_table_the_threshold_curve_and_the_records(tmp_path, tiny_file):
+    result = invoke("--squad", str(tiny_file), "--override", "index.model=hashing", "--report", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    assert report.startswith("# assistant eval --squad") and "| overall | 7 | 2 |" in report
+    assert "## Abstention threshold" in report and "![abstention](abstention.png)" in report
+    assert (tmp_path / "r" / "abstention.png").read_bytes()[:4] == b"\x89PNG"
+    data = json.loads((tmp_path / "r" / "results.json").read_text(encoding="utf-8"))
+    assert len(data["records"]) == 7 and "0.15" in data["thresholds"]["overall"]
 
 
 def test_cli_gate_fails_with_exit_1_on_a_missed_bound(tmp_path, tiny_file):
