@@ -8,9 +8,11 @@ dict (the smoke test's contract: structure, never numbers). Standard library onl
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import platform
+from pathlib import Path
 from typing import Any
 
 from eval.metrics import percentile
@@ -349,10 +351,8 @@ def merge_runs(previous: dict | None, results: dict) -> dict:
     return merged
 
 
-def readme_runs(readme) -> "os.PathLike":
+def readme_runs(readme) -> Path:
     """Where the runs behind a README's bench figures are kept: `docs/bench.json` beside it."""
-    from pathlib import Path
-
     return Path(readme).parent / "docs" / "bench.json"
 
 
@@ -361,12 +361,9 @@ def update_readme(results: dict, readme) -> dict:
     then replace the README's `<!-- bench-figures:start/end -->` block with the merged figures (when
     the parts it shows have any) and `<!-- store-figures:start/end -->` with the store part's.
     Returns the merged results. Both files are written atomically; a missing block changes neither."""
-    import json
-    from pathlib import Path
-
     from eval.readme import replace_block
 
-    kept = Path(readme_runs(readme))
+    kept = readme_runs(readme)
     previous = None
     if kept.is_file():
         try:

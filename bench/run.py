@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .harness import RESULT, AskClient, read_result, serve
 from eval.metrics import percentile
 
+from .harness import RESULT, AskClient, read_result, serve
 from .report import DEFAULT_PARTS, PARTS, SCHEMA, evaluate_targets, machine_info, ratio, summary
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -52,14 +52,14 @@ def runtimes(index: str, questions: list[dict], rounds: int = 1, batches: tuple[
     import numpy as np
 
     from assistant import Assistant
-    from assistant.judge import Judge
+    from assistant.api import load_judge
     from index import get_embedder
 
     a = Assistant.load(index)
     if a.answerer.judge is None:
         raise ValueError("the judge is off (answer.judge=none): nothing to time")
     st = a.settings.answer
-    judges = {rt: Judge.load(None, rt, st.judge_threads) for rt in ("int8", "float32")}
+    judges = {rt: load_judge(st.model_copy(update={"judge_runtime": rt}))[0] for rt in ("int8", "float32")}
     name = a.index.manifest.model.name
     embedders = {rt: get_embedder(name, rt) for rt in ("int8", "float32")}
     inputs = []  # (question as searched, the segments the judge reads)

@@ -26,6 +26,7 @@ assistant did not give, which a record of an abstention cannot hold).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 import time
@@ -203,8 +204,6 @@ def abstention_curve(records: Sequence[QuestionRecord]) -> list[dict[str, float]
     """
     ans = sorted(r.confidence or 0.0 for r in records if not r.is_impossible)
     unans = sorted(r.confidence or 0.0 for r in records if r.is_impossible)
-    import bisect
-
     out = []
     for t in [0.0, *sorted({*ans, *unans}), float("inf")]:
         out.append({"threshold": t,
@@ -227,16 +226,21 @@ def best_declined(curve: list[dict[str, float]], max_false_abstention: float) ->
     return max(fits, key=lambda p: (p["declined"], -p["false_abstention"]), default=None)
 
 
-def curve_summary(records: Sequence[QuestionRecord]) -> dict[str, Any]:
-    """Per false-abstention bound, the most a threshold on the run's confidences declines (overall
-    and per article with unanswerable questions), beside what the run's own threshold did."""
+def threshold_groups(records: Sequence[QuestionRecord]) -> dict[str, list[QuestionRecord]]:
+    """"overall", then each article, keeping those with both answerable and unanswerable questions
+    (a threshold trades one against the other only there)."""
     groups = {"overall": list(records)}
     for r in records:
         groups.setdefault(r.article, []).append(r)
+    return {name: rs for name, rs in groups.items()
+            if any(r.is_impossible for r in rs) and not all(r.is_impossible for r in rs)}
+
+
+def curve_summary(records: Sequence[QuestionRecord]) -> dict[str, Any]:
+    """Per false-abstention bound, the most a threshold on the run's confidences declines, overall
+    and per article (`threshold_groups`)."""
     out: dict[str, Any] = {}
-    for name, rs in groups.items():
-        if not any(r.is_impossible for r in rs) or all(r.is_impossible for r in rs):
-            continue
+    for name, rs in threshold_groups(records).items():
         curve = abstention_curve(rs)
         out[name] = {f"{b:.2f}": best_declined(curve, b) for b in BOUNDS}
     return out
@@ -477,14 +481,9 @@ def chart(run: SquadRun, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figs = run.figures()
-    groups = {"overall": list(run.records)}
-    for r in run.records:
-        groups.setdefault(r.article, []).append(r)
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
     ax.add_patch(plt.Rectangle((0, 0.5), 0.15, 0.5, color="green", alpha=0.12, label="target: declined >= 0.50, FA <= 0.15"))
-    for i, (name, rs) in enumerate(groups.items()):
-        if not any(r.is_impossible for r in rs) or all(r.is_impossible for r in rs):
-            continue
+    for i, (name, rs) in enumerate(threshold_groups(run.records).items()):
         curve = abstention_curve(rs)
         own = figs["overall"] if name == "overall" else figs["articles"][name]
         ax.plot([c["false_abstention"] for c in curve], [c["declined"] for c in curve], color=f"C{i}",

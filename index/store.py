@@ -258,15 +258,13 @@ def build_index(
     """
     settings = settings or BuildSettings()
     check_faiss_params(settings.faiss, settings.faiss_params)
-    if parse_store(settings.store).kind == "milvus":  # a bad --store or index type fails before any work
-        from .milvus import milvus_index
+    out = Path(out_dir)
+    spec = parse_store(settings.store)
+    if spec.kind == "milvus":  # a bad --store, index type, or a name serving another index fails before any work
+        from .milvus import check_owner, milvus_index
 
         milvus_index(settings.faiss, settings.faiss_params)
-    out = Path(out_dir)
-    if parse_store(settings.store).kind == "milvus":  # a name that serves another index fails before any work too
-        from .milvus import check_owner
-
-        check_owner(parse_store(settings.store), str(out))
+        check_owner(spec, str(out))
     progress = sys.stderr.isatty() if progress is None else progress
     embedder = embedder or get_embedder(settings.model)
     docs, problems = load_documents(list(paths), settings.limits)
