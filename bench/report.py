@@ -8,6 +8,7 @@ dict (the smoke test's contract: structure, never numbers). Standard library onl
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -328,11 +329,21 @@ def store_figures(results: dict) -> str:
     return "\n".join([f"Latest run: {_machine_line(run)}.", "", _md_table(STORE_HEADER, store_rows(results))])
 
 
+def _run_date(part: dict) -> datetime.datetime:
+    """When a part's figures were measured (its `run` stamp; the earliest time when it has none)."""
+    try:
+        when = datetime.datetime.fromisoformat(part["run"]["date"])
+    except (KeyError, TypeError, ValueError):
+        when = datetime.datetime.min
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
 def merge_runs(previous: dict | None, results: dict) -> dict:
     """The figures a README shows after `results`: the parts this run measured (status ok) replace
-    those of `previous` (the runs the README showed until now); the others keep theirs. Every part
-    carries the run it came from (`run`: its date and machine), so a partial run (`--parts latency`)
-    or a part that failed this time leaves the other figures, and says how old they are."""
+    those of `previous` (the runs the README showed until now) unless those are newer (an old run
+    given with `--from`); the others keep theirs. Every part carries the run it came from (`run`: its
+    date and machine), so a partial run (`--parts latency`) or a part that failed this time leaves
+    the other figures, and says how old they are."""
     import copy
 
     def stamped(run: dict) -> dict:
@@ -345,7 +356,8 @@ def merge_runs(previous: dict | None, results: dict) -> dict:
     merged = stamped(results)
     if previous is not None:
         for part, info in stamped(previous).get("parts", {}).items():
-            if info.get("status") == "ok" and merged["parts"].get(part, {}).get("status") != "ok":
+            mine = merged["parts"].get(part, {})
+            if info.get("status") == "ok" and (mine.get("status") != "ok" or _run_date(info) > _run_date(mine)):
                 merged["parts"][part] = info
         merged["targets"] = evaluate_targets(merged)
     return merged

@@ -239,6 +239,11 @@ def test_a_partial_run_replaces_its_parts_and_keeps_the_others_dated(tmp_path):
     assert {t["id"]: t["value"] for t in merged["targets"]}["cold-ratio"] == 0.2  # targets from the merged parts
     assert json.loads(kept.read_text()) == merged and report.check_results(merged) == []
 
+    older = {**later, "date": "2025-12-12T00:00:00+00:00"}  # an old run given with --from: the newer figures stay
+    older["parts"] = {**later["parts"], "cold": {**later["parts"]["cold"], "ours": {"runs": 1, "median_s": 3.0}}}
+    assert report.update_readme(older, readme)["parts"]["cold"]["ours"]["median_s"] == 1.6
+    assert "| 1.60 | 8.00 | 0.20x |" in readme.read_text() and "2025-12-12" not in readme.read_text()
+
     kept.write_text("{broken")
     before = readme.read_text()
     with pytest.raises(ValueError, match="docs/bench.json is not JSON: delete it"):
