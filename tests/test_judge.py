@@ -355,3 +355,56 @@ def test_the_synth_option_offers_exactly_the_kinds_training_knows():
     assert set(get_args(Synth)) == set(SYNTH_SHARE)
     result = CliRunner().invoke(app, ["judge", "train", "--out", "x", "--synth", "everything"])
     assert result.exit_code == 2 and "everything" in result.output and "facts" in result.output
+
+
+def test_cross_fitting_scores_each_calibration_article_with_a_judge_that_never_read_it(tmp_path):
+    from assistant.judge_train import CALIBRATION, scoring_judges
+
+    zelda, ipod = CALIBRATION
+
+    def judge(name, articles):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "judge.json").write_text(json.dumps({"sha256": name, "articles": articles}))
+        return folder
+
+    full = judge("full", ["Beyoncé", zelda, "eval-dev"])
+    fold = judge("fold", ["Beyoncé", "eval-dev"])
+    assert scoring_judges([zelda, ipod, "eval-dev"], full, (fold,)) == {zelda: fold, ipod: full, "eval-dev": full}
+    nodev = judge("nodev", ["Beyoncé"])  # --no-eval-dev: the eval's dev split too is scored out of fold
+    assert scoring_judges([zelda, ipod, "eval-dev"], full, (fold, nodev)) == {zelda: fold, ipod: full,
+                                                                              "eval-dev": nodev}
+    assert scoring_judges([zelda], fold, (full,)) == {zelda: fold}  # the judge itself when it never read it
+    with pytest.raises(ValueError, match=f"trained on {zelda}.*--fold-judge"):
+        scoring_judges([zelda, ipod], full)
+    with pytest.raises(ValueError, match="no readable judge.json"):
+        scoring_judges([ipod], tmp_path / "nowhere")
+
+
+def test_only_calibration_articles_can_be_trained_on_too(tmp_path):
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.judge_train import VALIDATION
+
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY_SQUAD))
+    result = CliRunner().invoke(app, ["judge", "train", "--out", str(tmp_path / "j"), "--data", str(data),
+                                      "--train-on", VALIDATION[0]])
+    assert result.exit_code == 2 and f"--train-on {VALIDATION[0]}: not a calibration article" in result.output
+    assert not (tmp_path / "j").exists()
+
+
+def test_the_model_card_says_how_to_retrain_a_cross_fitted_judge(tmp_path):
+    from assistant.judge_train import CALIBRATION, write_card
+
+    zelda = CALIBRATION[0]
+    (tmp_path / "judge.json").write_text(json.dumps({"layers": 6, "max_tokens": 96, "sha256": "main", "epochs": 2,
+                                                     "seed": 13, "articles": ["Beyoncé", zelda, "eval-dev"]}))
+    card = write_card(tmp_path).read_text()
+    assert f"--train-on '{zelda}'" in card and "--fold-judge FOLD" in card and "also trained on: " + zelda in card
+    assert "FOLD --no-eval-dev" not in card and f"Never trained on: {CALIBRATION[1]}" in card
+    decision = {"features": [], "mean": [], "scale": [], "weights": [], "bias": 0.0, "threshold": 0.5,
+                "about": {"scored_by": {zelda: "fold", "eval-dev": "fold", CALIBRATION[1]: "main"}}}
+    (tmp_path / "decision.json").write_text(json.dumps(decision))
+    assert f"judge train --out FOLD --no-eval-dev   # the fold judge, for {zelda}, eval-dev" in write_card(tmp_path).read_text()
