@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -22,10 +23,11 @@ from index import LoadedIndex
 
 from .errors import GroundingError
 from .grounding import grounding_problems
-from .judge import Decision, Judge, Judgement, segment
+from .judge import LOWERS, QUESTION_FLAGS, Decision, Judge, Judgement, segment
 from .retrieval import Query, ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
-from .question import Fact, Question, provides
+from .question import STRUCTURE, Fact, Question, provides
+from .text import content_terms, names
 from .types import Answer, Citation, Passage
 
 @dataclass
@@ -76,11 +78,31 @@ def list_group(index: LoadedIndex, row: int) -> list[int]:
 
 class Answerer:
     def __init__(self, index: LoadedIndex, settings: AnswerSettings, judge: Judge | None = None,
-                 decision: Decision | None = None):
+                 decision: Decision | None = None, known: Callable[[str], bool] | None = None):
         self.index = index
         self.settings = settings
         self.judge = judge
         self.decision = decision
+        self.known = known  # whether a word's stem occurs anywhere in the index (`Retriever.knows`)
+
+    def about_the_document(self, question: Question, ranked: list[ScoredChunk]) -> bool:
+        """Whether the question asks about a part of the document itself and brings no subject of
+        its own ("What is the article about?", "Summarise the conclusion", "What does the section on
+        economic ramifications say?"): it points at passages (by position or by their section's
+        title) and each of its own words is a word of structure or of that section's title. The
+        passages it points at answer it, whatever the judge reads: a document's opening is what it
+        is about. "Summarise the French Revolution" brings a subject, and is decided as any question."""
+        targets = [self.index.chunks[c.index].section for c in ranked if c.targeted]
+        if not targets:
+            return False
+        titles = {t for section in targets for t in content_terms(section)}
+        return all(t in titles or t in STRUCTURE for t in content_terms(question.text, drop_meta=True))
+
+    def asks(self, question: Question, ranked: list[ScoredChunk]) -> dict[str, float]:
+        """What the decision reads of the question itself (`question_flags`)."""
+        unseen = self.known is not None and any(not self.known(t) for n in names(question.text)
+                                                for t in content_terms(n))
+        return question_flags(question, any(c.targeted for c in ranked), unseen)
 
     def judge_passages(self, query: Query, ranked: list[ScoredChunk]
                        ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
@@ -119,7 +141,8 @@ class Answerer:
 
     def candidates(self, question: Question, ranked: list[ScoredChunk],
                    judged: dict[int, Judgement] | None = None) -> list[Candidate]:
-        """Sentences of the retrieved passages with their support, best first. Judged sentences
+        """Sentences of the retrieved passages with their support, best first (those lacking a kind
+        of fact the question asks for after all the others). Judged sentences
         carry the judge's reading and the calibrated probability that they answer; with
         `answer.judge_orders` that probability is what they are ranked and chosen by (sentences
         the judge did not read then score 0)."""
@@ -136,7 +159,7 @@ class Answerer:
                 verdict = judged.get(s.index)
                 answers = self.answers(verdict, s) if verdict is not None else 0.0
                 out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict, answers)
-        return sorted(out.values(), key=lambda c: (-c.score, c.sentence.index))
+        return sorted(out.values(), key=lambda c: (bool(c.missing), -c.score, c.sentence.index))
 
     def rules_confidence(self, cands: list[Candidate]) -> float:
         """The support of the best sentence, or zero when the most relevant sentences lack the asked
@@ -158,12 +181,12 @@ class Answerer:
         rules = self.rules_confidence(cands)
         if self.judge is None:
             return cands, rules, {}
-        features = decision_features(cands, rules, question_flags(question, any(c.targeted for c in ranked)))
+        features = decision_features(cands, rules, self.asks(question, ranked))
         confidence = self.decision.confidence(features) if self.decision is not None and cands else 0.0
         if self.settings.judge_orders:
             for c in cands:
                 c.score = c.answers
-            cands.sort(key=lambda c: (-c.score, c.sentence.index))
+            cands.sort(key=lambda c: (bool(c.missing), -c.score, c.sentence.index))
         return cands, confidence, features
 
     def threshold(self) -> float:
@@ -242,10 +265,15 @@ class Answerer:
         passages = to_passages(self.index, ranked)
         asked = query.analysis  # spelling corrected; a follow-up about another name, in full
         cands, confidence, _ = self.assess(asked, ranked, judged or {})
-        if not cands or confidence < self.threshold():
+        # A question asking for a kind of fact (a number, a date, a name...) is answered only by a
+        # quote that holds one: `candidates` puts those first, so when the first lacks it, none has it.
+        lacking = bool(cands) and bool(cands[0].missing)
+        # A question about the document's own parts is answered by them, unless a threshold was set by hand.
+        about = self.settings.decline_below is None and self.about_the_document(asked, ranked)
+        if not cands or lacking or (confidence < self.threshold() and not about):
             why = ""
             top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
-            if top is not None and top.missing and top.sentence.score >= self.settings.min_support:
+            if top is not None and top.missing and (lacking or top.sentence.score >= self.settings.min_support):
                 why = f" It touches on the subject but gives no {' or '.join(sorted(f.describe() for f in top.missing))}."
             text = ("**The document doesn't say.**" + why +
                     " The closest passages are listed below as related reading; none of them answers the question.")
@@ -275,11 +303,8 @@ class Answerer:
 
 
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
-QUESTION_FLAGS = ("several", "why", "polar", "part")  # what `question_flags` reads of the question itself
-DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "lexical", "missing_kind", "rules",
-                     *QUESTION_FLAGS)
-
-
+DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "dense", "lexical", "missing_kind",
+                     "rules", *QUESTION_FLAGS)
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
@@ -296,7 +321,9 @@ def decision_features(cands: list[Candidate], rules: float, asks: dict[str, floa
     """What the answer/decline decision reads: for the judged sentence most likely to answer, its
     log-odds and lead over the runner-up, the judge's own log-odds and span score, the share of
     the question's words it holds and whether it lacks the kind of fact asked for (a number, a
-    date, a name...); the best retrieval support among all candidates; `rules`, the
+    date, a name...); the best retrieval support among all candidates; the best cosine similarity
+    of a judged sentence to the question (`dense`: how near the document comes to the question's
+    topic at all); `rules`, the
     confidence of the rules alone (`Answerer.rules_confidence`); and `asks`, what the question
     itself asks for (`question_flags`)."""
     judged = sorted((c for c in cands if c.judged is not None), key=lambda c: -c.answers)
@@ -306,21 +333,22 @@ def decision_features(cands: list[Candidate], rules: float, asks: dict[str, floa
     second = judged[1].answers if len(judged) > 1 else 1e-6
     return {"best_logit": _logit(best.answers), "margin": _logit(best.answers) - _logit(second),
             "judge_logit": _logit(best.judged.probability), "span": float(np.clip(best.judged.span, -20, 20)),
-            "support": max(c.sentence.score for c in cands), "lexical": best.sentence.lexical,
-            "missing_kind": float(bool(best.missing)), "rules": rules} | asks
+            "support": max(c.sentence.score for c in cands), "dense": max(c.sentence.dense for c in judged),
+            "lexical": best.sentence.lexical, "missing_kind": float(bool(best.missing)), "rules": rules} | asks
 
 
-def question_flags(question: Question, points_at_part: bool) -> dict[str, float]:
+def question_flags(question: Question, points_at_part: bool, unseen: bool = False) -> dict[str, float]:
     """What the decision reads of the question itself: whether it asks for several things, for a
-    reason, for yes or no, and whether it points at a part of the document (its opening, its
-    ending, a section by name) rather than at a fact.
+    reason, for yes or no, whether it points at a part of the document (its opening, its
+    ending, a section by name) rather than at a fact, and whether it names something (a
+    capitalised name past its first word) that no document of the index ever mentions.
 
     >>> from assistant.question import analyse
     >>> question_flags(analyse("Was the trip just for show?"), False)
-    {'several': 0.0, 'why': 0.0, 'polar': 1.0, 'part': 0.0}
+    {'several': 0.0, 'why': 0.0, 'polar': 1.0, 'part': 0.0, 'unseen': 0.0}
     """
     return {"several": float(question.several), "why": float(question.why), "polar": float(question.polar),
-            "part": float(points_at_part)}
+            "part": float(points_at_part), "unseen": float(unseen)}
 
 
 def render_text(citations: list[Citation]) -> str:

@@ -39,7 +39,8 @@ class Assistant:
         self.index = index
         self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime)
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
-        self.answerer = Answerer(index, self.settings.answer, *load_judge(self.settings.answer))
+        self.answerer = Answerer(index, self.settings.answer, *load_judge(self.settings.answer),
+                                 known=self.retriever.knows)
 
     # ------------------------------------------------------------ opening
 
@@ -108,7 +109,8 @@ class Assistant:
         previous = None
         limit = self.settings.limits.max_question_chars
         # Only the last few turns matter, and none may be longer than a question may be.
-        for earlier in list(history or [])[-self.settings.limits.max_history:]:
+        keep = self.settings.limits.max_history
+        for earlier in (list(history or [])[-keep:] if keep else []):
             if not isinstance(earlier, str) or not earlier.strip() or len(earlier) > limit:
                 continue
             earlier = fix(earlier.encode("utf-8", "replace").decode("utf-8"))

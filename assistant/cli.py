@@ -287,24 +287,30 @@ def judge_calibrate_cmd(
     judge: Optional[Path] = typer.Option(None, "--judge", help="Judge folder (default: the bundled judge)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="decision.json to write (default: beside the judge)."),
     data: Optional[List[Path]] = DataOpt,
-    max_false_abstention: float = typer.Option(0.10, min=0, max=1, help="Bound on declined answerable questions."),
+    max_false_abstention: float = typer.Option(0.05, min=0, max=1, help="Bound on declined answerable questions."),
     fold_judges: Optional[List[Path]] = typer.Option(
         None, "--fold-judge", metavar="DIR", help="A judge trained without the calibration articles the judge trained "
                                                   "on (--train-on); it scores them for the decision (repeatable)."),
 ):
-    """Fit the answer/decline decision on the calibration articles and the eval's dev split."""
+    """Fit the answer/decline decision on the calibration articles (SQuAD training articles held out
+    from the judge, the SQuAD dev article in ../shared/data/validation/), the eval's dev split and
+    the decline benchmark's calibration split."""
     import tempfile
 
     from .judge import BUNDLED
     from .judge_train import calibrate
     from .settings import DEFAULT_DOCUMENT
 
-    eval_set = Path(__file__).resolve().parents[1] / "eval" / "data" / "grounding.jsonl"
+    project = Path(__file__).resolve().parents[1]
+    eval_set = project / "eval" / "data" / "grounding.jsonl"
+    decline_set = project / "eval" / "data" / "decline.jsonl"
     target = out or (judge or BUNDLED) / "decision.json"
+    files = _training_files(data) + ([] if data else sorted((SHARED_DATA / "validation").glob("*.json")))
     with tempfile.TemporaryDirectory() as work:
         try:
-            calibrate(target, _training_files(data), eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, judge,
-                      Path(work), max_false_abstention, tuple(fold_judges or ()), log=lambda m: typer.echo(m, err=True))
+            calibrate(target, files, eval_set if eval_set.exists() else None, DEFAULT_DOCUMENT, judge,
+                      Path(work), max_false_abstention, tuple(fold_judges or ()),
+                      decline_set if decline_set.exists() else None, log=lambda m: typer.echo(m, err=True))
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

@@ -33,7 +33,7 @@ from index.fastbert import FastBert, bert_layers, gelu_tanh
 
 BUNDLED = Path(__file__).parent / "data" / "judge"
 # The shipped weights' sha256: a changed file is refused, whatever judge.json says.
-BUNDLED_SHA256 = "9f11b40a7e9006c1f7186321fe421429318045d24b5cd1ccefe02842fff8c508"
+BUNDLED_SHA256 = "a96bcff33d38d0002c5bd3458ebf23c9ffdc0e1a2009fd5c9d2223d797541f40"
 RETRAIN = "reinstall the package, or retrain with: assistant judge train --out DIR"
 
 
@@ -191,6 +191,14 @@ def _pair_tokenizer(path: Path, max_tokens: int):
     return tok
 
 
+QUESTION_FLAGS = ("several", "why", "polar", "part", "unseen")  # what `answering.question_flags` reads of the question
+# The sign each weight of the decision may take: evidence (the judge's reading, the retrieval
+# scores) only raises the confidence; what the question asks, and a missing kind of fact, only
+# lower it. A question's form may raise the evidence it needs, never supply it: calibration fits
+# within these signs and `Decision.load` refuses a file that breaks them.
+LOWERS = frozenset({"missing_kind", *QUESTION_FLAGS})
+
+
 @dataclass(frozen=True)
 class Decision:
     """Answer or decline: a logistic model over the features `answering.decision_features` names,
@@ -214,12 +222,29 @@ class Decision:
             sent = data.get("sentence")
             sentence = None if not sent else (tuple(sent["features"]), tuple(sent["mean"]), tuple(sent["scale"]),
                                               tuple(sent["weights"]), float(sent["bias"]))
-            return cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]),
-                       float(data["bias"]), float(data["threshold"]), data.get("about", {}), sentence)
+            decision = cls(tuple(data["features"]), tuple(data["mean"]), tuple(data["scale"]),
+                           tuple(data["weights"]), float(data["bias"]), float(data["threshold"]), data.get("about", {}),
+                           sentence)
         except FileNotFoundError:
             raise ModelError(f"decision file {path} is missing: {CALIBRATE} (or set answer.judge=none)") from None
         except (ValueError, KeyError, TypeError):
             raise ModelError(f"decision file {path} is damaged: {CALIBRATE}") from None
+        wrong = decision.wrong_signs()
+        if wrong:
+            raise ModelError(f"decision file {path} lets {wrong[0]} {'raise' if wrong[0] in LOWERS else 'lower'} "
+                             f"the confidence: {CALIBRATE}")
+        return decision
+
+    def wrong_signs(self) -> list[str]:
+        """Inputs whose weight has the wrong sign (see `LOWERS`), the sentence model's included.
+
+        >>> Decision(("why", "support"), (0.0, 0.0), (1.0, 1.0), (0.5, 1.0), 0.0, 0.5, {}).wrong_signs()
+        ['why']
+        """
+        wrong = [f for f, w in zip(self.features, self.weights) if (w > 0 if f in LOWERS else w < 0)]
+        if self.sentence is not None:
+            wrong += [f"the sentence model's {f}" for f, w in zip(self.sentence[0], self.sentence[3]) if w < 0]
+        return wrong
 
     def confidence(self, features: dict[str, float]) -> float:
         """`sigmoid(w . (x - mean) / scale + b)` over the question's features.

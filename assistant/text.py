@@ -104,8 +104,11 @@ def names(text: str) -> list[str]:
     return [m.group(0) for m in name_spans(text)]
 
 
-_FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why( so)?|how so|"
-                        r"in what way|same for|what of|anything (?:else|more)|more on|tell me more|why not|really)\b", re.I)
+_FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|"
+                        r"in what way|same for|what of|anything (?:else|more)|more on|tell me more)\b", re.I)
+# These lean on the previous question only when they bring no subject of their own ("Why?",
+# "Why did they?"): "Why do cats purr?" is a new question.
+_BARE_FOLLOW_UP = re.compile(r"^\s*(why( so| not)?|how so|how come|really)\b", re.I)
 _ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|such)\b", re.I)
 
 
@@ -154,9 +157,13 @@ def is_follow_up(question: str) -> bool:
 
     >>> is_follow_up("and economically?"), is_follow_up("What about Japan?"), is_follow_up("Who is Sergey Lavrov?")
     (True, True, False)
+    >>> is_follow_up("Why?"), is_follow_up("why is that"), is_follow_up("Why do cats purr?")
+    (True, True, False)
     """
     terms = content_terms(question, drop_meta=True)
     if _FOLLOW_UP.search(question) and len(terms) <= 5:
+        return True
+    if _BARE_FOLLOW_UP.search(question) and not terms:
         return True
     return len(terms) <= 2 and bool(_ANAPHORA.search(question))
 

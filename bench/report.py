@@ -303,17 +303,13 @@ def render_markdown(results: dict) -> str:
 
 
 def readme_figures(results: dict) -> str:
-    """The README's Performance figures: machine, main table, targets, scale table. Written by
-    `assistant bench --readme README.md`."""
+    """The README's Performance figures: machine, main table, targets, and the index recommended for
+    big corpora (the scale table itself is `scale_figures`). Written by `assistant bench --readme README.md`."""
     head = ("measure", "ours", "peer (LangChain)", "ours/peer")
     out = [_runs_line(results), "", _md_table(head, summary_rows(results)), "",
            _md_table(("target", "value", "status"),
                      [(t["target"], _fmt(t["value"], 2), f"**{_met(t)}**") for t in results.get("targets", [])])]
     if scale_rows(results):
-        out += ["", "Scale: seeded, clustered synthetic vectors and the real sentence vectors of the docs; per index type "
-                    "the fastest search setting reaching recall@10 0.95 (the best recall when none does); "
-                    "`assistant bench --parts scale` prints every setting.", "",
-                _md_table(SCALE_HEADER, scale_rows(results, compact=True))]
         rec = _get(results, "parts", "scale", "recommended")
         out += ["", f"Recommended for big corpora: `--faiss {rec['factory']} --faiss-params {rec['search']}`."
                 if rec else "No setting met the scale target."]
@@ -321,6 +317,14 @@ def readme_figures(results: dict) -> str:
     if failed:
         out += ["", "Not measured: " + ", ".join(failed) + "."]
     return "\n".join(out)
+
+
+def scale_figures(results: dict) -> str:
+    """The FAISS scale table: per vector set and index type, the fastest setting reaching the target."""
+    return "\n".join(["Scale: seeded, clustered synthetic vectors and the real sentence vectors of the docs; per index "
+                      "type the fastest search setting reaching recall@10 0.95 (the best recall when none does); "
+                      "`assistant bench --parts scale` prints every setting.", "",
+                      _md_table(SCALE_HEADER, scale_rows(results, compact=True))])
 
 
 def store_figures(results: dict) -> str:
@@ -368,10 +372,20 @@ def readme_runs(readme) -> Path:
     return Path(readme).parent / "docs" / "bench.json"
 
 
+def _holding(name: str, readme) -> Path | None:
+    """The file that holds block `name`: the README, or the performance page beside it (docs/performance.md)."""
+    for path in (Path(readme), Path(readme).parent / "docs" / "performance.md"):
+        if path.is_file() and f"<!-- {name}:start -->" in path.read_text(encoding="utf-8"):
+            return path
+    return None
+
+
 def update_readme(results: dict, readme) -> dict:
     """Merge this run into the runs the README shows (`merge_runs`, kept in `readme_runs(readme)`),
     then replace the README's `<!-- bench-figures:start/end -->` block with the merged figures (when
-    the parts it shows have any) and `<!-- store-figures:start/end -->` with the store part's.
+    the parts it shows have any), `<!-- store-figures:start/end -->` with the store part's and
+    `<!-- scale-figures:start/end -->` with the scale table, each in the README or in
+    docs/performance.md beside it, wherever the block is (the scale block may be in neither).
     Returns the merged results. Both files are written atomically; a missing block changes neither."""
     from eval.readme import replace_block
 
@@ -385,15 +399,17 @@ def update_readme(results: dict, readme) -> dict:
         if check_results(previous):
             raise ValueError(f"{kept} is not a bench run's results: delete it, and the next full run writes it again")
     merged = merge_runs(previous, results)
-    text = Path(readme).read_text(encoding="utf-8")
     shows = any(_get(merged, "parts", p, "status") == "ok" for p in DEFAULT_PARTS)
-    for name, wanted in (("bench-figures", shows), ("store-figures", bool(store_rows(merged)))):
-        if wanted and f"<!-- {name}:start -->" not in text:
+    blocks = {"bench-figures": (shows, True), "store-figures": (bool(store_rows(merged)), True),
+              "scale-figures": (bool(scale_rows(merged)), False)}  # name: (has figures, required)
+    where = {name: _holding(name, readme) for name in blocks}
+    for name, (wanted, required) in blocks.items():
+        if wanted and required and where[name] is None:
             raise ValueError(f"{readme} has no <!-- {name}:start --> ... <!-- {name}:end --> block")
-    if shows:
-        replace_block(Path(readme), "bench-figures", readme_figures(merged))
-    if store_rows(merged):
-        replace_block(Path(readme), "store-figures", store_figures(merged))
+    writers = {"bench-figures": readme_figures, "store-figures": store_figures, "scale-figures": scale_figures}
+    for name, (wanted, _) in blocks.items():
+        if wanted and where[name] is not None:
+            replace_block(where[name], name, writers[name](merged))
     kept.parent.mkdir(parents=True, exist_ok=True)
     tmp = kept.with_name(f".{kept.name}.tmp")
     tmp.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

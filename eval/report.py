@@ -85,7 +85,8 @@ def markdown(results: dict[str, Any], charts: dict[str, str]) -> str:
     meta = results["meta"]
     lines = [f"# Grounding eval — {meta['split']} split", "",
              f"{meta['n_items']} questions from `{meta['set']}`; system: {meta['system']}; "
-             f"abstention threshold (`answer.min_support`): {meta.get('min_support', '–')}; "
+             f"declines below confidence {meta.get('threshold', '–')} (the decision's threshold, or "
+             f"`answer.min_support` without a judge); "
              f"overrides: {', '.join(meta['overrides']) or 'none'}. Run took {meta['seconds']:.1f} s.", "",
              "Baseline: dense top-k over fixed 500-character chunks (100 overlap) with the same embedder, "
              "answering with the top chunk and never abstaining.", "",
@@ -162,9 +163,9 @@ def charts(results: dict[str, Any], folder: Path) -> dict[str, str]:
         if ours["abstain_precision"] is not None:
             ax1.scatter([ours["abstain_recall"]], [ours["abstain_precision"]], color="red", zorder=5,
                         label=f"{names[0]} at its threshold")
-        threshold = results["meta"].get("min_support")
+        threshold = results["meta"].get("threshold")
         if threshold is not None:
-            ax2.axvline(threshold, color="red", linewidth=1, label=f"{names[0]}: answer.min_support")
+            ax2.axvline(threshold, color="red", linewidth=1, label=f"{names[0]}: its decline threshold")
         ax1.set_xlabel("recall on unanswerable questions")
         ax1.set_ylabel("precision of abstentions")
         ax1.set_xlim(0, 1.02)

@@ -218,17 +218,43 @@ def test_answers_with_a_judge_stay_grounded(tiny, hashing_article):
 
 
 def test_the_decision_reads_what_the_question_asks(tiny, hashing_article, tmp_path):
-    """A question that points at a part of the document (here its conclusion) is told apart from
-    one that asks for a fact: the decision reads `question_flags` beside the judge's reading."""
+    """What the question asks (`question_flags`) can raise the evidence needed: a yes/no question
+    is held to a higher bar than one that asks for a fact, when the decision was fitted so."""
     decision = tmp_path / "decision.json"
-    decision.write_text(json.dumps({"features": ["part"], "mean": [0.0], "scale": [1.0], "weights": [5.0],
-                                    "bias": -2.5, "threshold": 0.5}))
+    decision.write_text(json.dumps({"features": ["polar"], "mean": [0.0], "scale": [1.0], "weights": [-5.0],
+                                    "bias": 2.5, "threshold": 0.5}))
     a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny),
                                                                                 "decision": str(decision)}))
-    part = a.ask("What does the conclusion say?")
-    fact = a.ask("Who is Lavrov?")
-    assert not part.abstained and part.confidence > 0.9
-    assert fact.abstained and fact.confidence < 0.1
+    polar = a.ask("Does North Korea seek military technology from Russia?")
+    fact = a.ask("What does North Korea seek from Russia?")
+    assert polar.abstained and polar.confidence < 0.1
+    assert not fact.abstained and fact.confidence > 0.9
+
+
+def test_a_question_about_the_document_itself_is_answered_by_the_part_it_names(tiny, hashing_article, tmp_path):
+    """"What does the conclusion say?" brings no subject of its own: the passages it points at
+    answer it whatever the judge reads; "Summarise the French Revolution" is decided as any question."""
+    decision = tmp_path / "decision.json"
+    decision.write_text(json.dumps({"features": ["support"], "mean": [0.0], "scale": [1.0], "weights": [0.0],
+                                    "bias": -5.0, "threshold": 0.5}))  # declines everything else
+    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny),
+                                                                                "decision": str(decision)}))
+    conclusion = a.ask("What does the conclusion say?")
+    assert not conclusion.abstained and conclusion.citations
+    assert a.ask("Summarise the French Revolution").abstained
+    assert a.ask("What does North Korea seek from Russia?").abstained
+
+
+@pytest.mark.parametrize("feature, weight", [("why", 0.5), ("polar", 1.0), ("missing_kind", 0.1), ("judge_logit", -0.2)])
+def test_a_decision_that_lets_the_question_supply_evidence_is_refused(tmp_path, feature, weight):
+    """A question's form may only lower the confidence, evidence only raise it: a decision file
+    fitted otherwise is a one-line ModelError naming the input and the fix."""
+    path = tmp_path / "decision.json"
+    path.write_text(json.dumps({"features": [feature, "support"], "mean": [0.0, 0.0], "scale": [1.0, 1.0],
+                                "weights": [weight, 1.0], "bias": 0.0, "threshold": 0.5}))
+    with pytest.raises(ModelError, match=f"lets {feature} .* the confidence: recalibrate") as err:
+        Decision.load(path)
+    assert "\n" not in str(err.value)
 
 
 def test_the_bundled_judge_is_the_one_its_checksum_names():
@@ -360,7 +386,7 @@ def test_the_synth_option_offers_exactly_the_kinds_training_knows():
 def test_cross_fitting_scores_each_calibration_article_with_a_judge_that_never_read_it(tmp_path):
     from assistant.judge_train import CALIBRATION, scoring_judges
 
-    zelda, ipod = CALIBRATION
+    zelda, ipod, _ = CALIBRATION
 
     def judge(name, articles):
         folder = tmp_path / name
@@ -408,3 +434,45 @@ def test_the_model_card_says_how_to_retrain_a_cross_fitted_judge(tmp_path):
                 "about": {"scored_by": {zelda: "fold", "eval-dev": "fold", CALIBRATION[1]: "main"}}}
     (tmp_path / "decision.json").write_text(json.dumps(decision))
     assert f"judge train --out FOLD --no-eval-dev   # the fold judge, for {zelda}, eval-dev" in write_card(tmp_path).read_text()
+
+
+def test_a_squad_dev_article_is_never_trained_on(tmp_path):
+    """The SQuAD dev article in ../shared/data/validation/ is for calibration and validation
+    only: `--train-on` refuses it before torch loads, and training skips it even when given."""
+    from typer.testing import CliRunner
+
+    from assistant.cli import app
+    from assistant.judge_train import CALIBRATION, DEV_ARTICLES, HELD_OUT
+
+    assert set(DEV_ARTICLES) <= set(CALIBRATION) <= set(HELD_OUT)
+    data = tmp_path / "tiny.json"
+    data.write_text(json.dumps(TINY_SQUAD))
+    result = CliRunner().invoke(app, ["judge", "train", "--out", str(tmp_path / "j"), "--data", str(data),
+                                      "--train-on", DEV_ARTICLES[0]])
+    assert result.exit_code == 2 and "SQuAD dev articles never are" in result.output
+    assert not (tmp_path / "j").exists()
+
+
+def test_the_decision_is_fitted_within_its_signs_and_on_supported_inputs_only():
+    """Evidence weights come out at or above zero, the question's flags at or below, and a flag
+    with fewer than MIN_SUPPORT_ROWS answerable or unanswerable rows, or from one document only,
+    is no input at all."""
+    from assistant.judge_train import MIN_SUPPORT_ROWS, fit_decision, supported_inputs
+
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(400):
+        answerable = bool(i % 2)
+        rows.append({"article": f"doc{i % 3}", "answerable": answerable,
+                     "support": rng.normal(0.6 if answerable else 0.4, 0.1),
+                     # a flag that marks answerable questions: fitted freely it would supply evidence
+                     "polar": float(rng.random() < (0.65 if answerable else 0.35)),
+                     # a rare flag: too few rows to fit a weight on
+                     "why": float(i < 2 * MIN_SUPPORT_ROWS - 10 and i % 7 == 0)})
+    names, mean, scale, w, b = fit_decision(rows, ("support", "polar", "why"))
+    weights = dict(zip(names, w))
+    assert "why" not in names and weights["support"] > 0 and weights["polar"] <= 0
+    kept, counts = supported_inputs(rows, ("support", "why"))
+    assert kept == ["support"] and counts["why"]["answerable"] < MIN_SUPPORT_ROWS
+    one_doc = [dict(r, article="doc0") for r in rows]
+    assert supported_inputs(one_doc, ("polar",))[0] == []  # one document is not enough

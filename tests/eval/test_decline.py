@@ -253,15 +253,17 @@ def test_the_readme_block_tables_by_form_and_document(fixture, tmp_path):
 
 # ---------------------------------------------------------------- the gate
 
-def test_the_checked_in_gate_has_a_decline_section_any_system_passes():
+def test_the_checked_in_gate_holds_the_off_topic_targets_and_its_measured_run():
     from eval.runner import DEFAULT_GATE
 
     section = json.loads(DEFAULT_GATE.read_text(encoding="utf-8"))["decline"]
     assert set(section["min"]) == {"off_topic_declined", "off_topic_min_form_declined", "near_topic_declined"}
     assert set(section["max"]) == {"off_topic_max_wrong_confidence", "answerable_false_abstention"}
+    assert section["min"]["off_topic_declined"] >= 0.99 and section["min"]["off_topic_min_form_declined"] >= 0.95
+    assert dc.check_gate(section["_measured"], section) == []  # the run it was based on passes
     worst = {"off_topic_declined": 0.0, "off_topic_min_form_declined": 0.0, "near_topic_declined": 0.0,
              "off_topic_max_wrong_confidence": 1.0, "answerable_false_abstention": 1.0}
-    assert dc.check_gate(worst, section) == []  # placeholders until the decision is recalibrated
+    assert len(dc.check_gate(worst, section)) == 5  # and a system that answers everything fails every bound
     with pytest.raises(ValueError, match="bogus"):
         dc.check_gate(worst, {"min": {"bogus": 1}})
 
