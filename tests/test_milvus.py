@@ -131,6 +131,7 @@ def test_the_same_citations_through_milvus_as_through_faiss_flat(tmp_path, artic
         assert set(fr.tolist()) == set(mr.tolist()) or np.isclose(fs[-1], fs[-2])
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_incremental_rebuild_replaces_changed_documents_and_removes_deleted_ones(corpus, tmp_path, lite):
     out = tmp_path / "idx"
     settings = HASHING.model_copy(update={"store": lite})
@@ -154,6 +155,7 @@ def test_incremental_rebuild_replaces_changed_documents_and_removes_deleted_ones
     assert all(p.doc_id != "volcanoes.html" for p in a.retrieve("Where does magma come from?", 5))
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_a_name_that_serves_another_index_folder_is_refused_until_that_folder_is_gone(corpus, tmp_path, lite):
     from assistant.cli import app
 

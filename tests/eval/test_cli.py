@@ -33,6 +33,7 @@ def write_gate(tmp_path: Path, gate: dict) -> str:
     return str(path)
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_eval_prints_tables_and_writes_json_and_report(tmp_path, hashing_index):
     out, report = tmp_path / "results.json", tmp_path / "report"
     result = invoke("--index", hashing_index, "--split", "test", "--no-gate", "--json", str(out), "--report", str(report))
@@ -53,6 +54,7 @@ def test_eval_prints_tables_and_writes_json_and_report(tmp_path, hashing_index):
     assert json.loads((report / "results.json").read_text(encoding="utf-8"))["meta"]["split"] == "test"
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_readme_figures_are_written_by_the_run(tmp_path, hashing_index):
     readme = tmp_path / "README.md"
     readme.write_text("# X\n\n<!-- eval-figures:test:start -->\nold\n<!-- eval-figures:test:end -->\n\n"

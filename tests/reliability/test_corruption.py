@@ -167,6 +167,7 @@ def _answers_the_old_way(index: Path, question: str, expected_stdout: str) -> No
     assert proc.stdout == expected_stdout
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 @pytest.mark.parametrize("disk_state", ["full", "read-only"])
 def test_a_build_on_a_full_or_read_only_disk_fails_clearly_and_keeps_the_old_index(small_disk, tmp_path, disk_state):
     old_docs, new_docs = tmp_path / "old", tmp_path / "new"

@@ -54,6 +54,7 @@ def docs(tmp_path, tiny_corpus) -> Path:
     return folder
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_bad_files_are_each_reported_once_and_the_rest_indexed(docs, tmp_path):
     rng = random.Random(7)
     bad = {
@@ -102,6 +103,7 @@ def test_bad_files_are_each_reported_once_and_the_rest_indexed(docs, tmp_path):
     assert "tea.txt" in ask.stdout
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_a_file_named_twice_or_linked_is_indexed_once(docs, tmp_path):
     os.symlink(docs / "tea.txt", docs / "same-tea.txt")
     proc = build(docs, docs / "tea.txt", docs / "same-tea.txt", out=tmp_path / "index")
@@ -124,6 +126,7 @@ def test_duplicate_files_are_reported_and_indexed_once(docs, tmp_path):
     assert len(indexed_ids(tmp_path / "index")) == 3
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero", "/dev/urandom"])
 def test_special_files_are_reported_not_read_forever(docs, tmp_path, special):
     name = "stream.txt"

@@ -18,7 +18,7 @@ import pytest
 
 from reliability.helpers import CLI, ROOT, network_guard
 
-PACKAGES = ["assistant", "index", "ui", "eval", "bench"]
+PACKAGES = ["assistant", "index", "ui", "eval", "bench", "train"]
 
 UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal", "jsonpickle"}
 UNSAFE_CALLS = {("torch", "load"), ("pd", "read_pickle"), ("pandas", "read_pickle"), ("yaml", "load"),
