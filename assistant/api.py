@@ -22,8 +22,9 @@ from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, Sta
 
 from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays importable
 from .answering import Answerer, to_passages
+from .decision import Decider, Decision
 from .errors import InvalidQuestion, UnknownDocument
-from .judge import Decision, Judge
+from .judge import Judge
 from .library import with_uploads
 from .retrieval import Query, Retriever, make_query
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
@@ -39,8 +40,8 @@ class Assistant:
         self.index = index
         self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime)
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
-        self.answerer = Answerer(index, self.settings.answer, *load_judge(self.settings.answer),
-                                 known=self.retriever.knows)
+        self.decider = Decider(index, self.settings.answer, *load_judge(self.settings.answer), known=self.retriever.knows)
+        self.answerer = Answerer(index, self.settings.answer)
 
     # ------------------------------------------------------------ opening
 
@@ -147,7 +148,7 @@ class Assistant:
         query = self.resolve(question, history)
         ranked = self.retriever.search(query, k, only)
         if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
-            ranked, _ = self.answerer.judge_passages(query, ranked)
+            ranked, _ = self.decider.read(query, ranked)
         return to_passages(self.index, ranked)
 
     def ask(self, question: str, history: Sequence[str] | None = None, documents: Sequence[str] | None = None) -> Answer:
@@ -156,17 +157,18 @@ class Assistant:
         t0 = time.perf_counter()
         question = self._validate(question)
         only = self._documents(documents)
-        query = self.resolve(question, history)
-        ranked, judged = self.answerer.judge_passages(
-            query, self.retriever.search(query, self.settings.answer.passages, only))
+        query = self.resolve(question, history)  # the question read once: corrected, a follow-up in context
+        ranked = self.retriever.search(query, self.settings.answer.passages, only)
         t1 = time.perf_counter()
+        ranked, judged = self.decider.read(query, ranked)  # the judge reads the best candidate sentences
+        verdict = self.decider.decide(query, ranked, judged)  # answer or decline
 
         def timing() -> Timing:
             t2 = time.perf_counter()
             return Timing(retrieve_ms=round((t1 - t0) * 1000, 3), answer_ms=round((t2 - t1) * 1000, 3),
                           total_ms=round((t2 - t0) * 1000, 3))
 
-        return self.answerer.answer(question, query, ranked, timing, judged)
+        return self.answerer.answer(question, query, ranked, verdict, timing)  # quotes, cited and verified
 
     # ------------------------------------------------------------ the index
 

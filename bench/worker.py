@@ -56,7 +56,7 @@ def runtimes(index: str, questions: list[dict], rounds: int = 1, batches: tuple[
     from index import get_embedder
 
     a = Assistant.load(index)
-    if a.answerer.judge is None:
+    if a.decider.judge is None:
         raise ValueError("the judge is off (answer.judge=none): nothing to time")
     st = a.settings.answer
     judges = {rt: load_judge(st.model_copy(update={"judge_runtime": rt}))[0] for rt in ("int8", "float32")}
@@ -65,7 +65,7 @@ def runtimes(index: str, questions: list[dict], rounds: int = 1, batches: tuple[
     inputs = []  # (question as searched, the segments the judge reads)
     for q in questions:
         query = a.resolve(q["question"], q.get("history") or None)
-        _, segments = a.answerer.judge_inputs(a.retriever.search(query, st.passages))
+        _, segments = a.decider.judge_inputs(a.retriever.search(query, st.passages))
         if segments:
             inputs.append((query.text, segments))
     for rt in judges:  # warm up: a runtime's first pass pays its set-up (an int8 file built or read)

@@ -74,7 +74,7 @@ def run_eval(set_file: Optional[Path], split: str, index: Optional[Path], overri
         systems["ours"] = evaluate(items, outputs, text, doc_id)
         info = assistant.info()
         meta.update(system="ours (this assistant)", index=info.folder, model=info.model,
-                    threshold=assistant.answerer.threshold(), settings=settings.model_dump())
+                    threshold=assistant.decider.threshold(), settings=settings.model_dump())
     else:
         from index.loading import load_document
 

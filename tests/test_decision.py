@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.answering import decision_features, question_flags
-from assistant.judge import LOWERS, QUESTION_FLAGS, Decision, Judgement
+from assistant.decision import LOWERS, QUESTION_FLAGS, Decision, decision_features, question_flags
+from assistant.judge import Judgement
 from assistant.question import analyse
 
 probability = st.floats(0.001, 0.999)
@@ -22,7 +22,7 @@ flags = st.fixed_dictionaries({f: st.sampled_from([0.0, 1.0]) for f in QUESTION_
 
 def signed_decision(draw_weights: list[float], sentence_weights: list[float]) -> Decision:
     """A decision with every weight within its sign (as calibration fits them), over every input."""
-    from assistant.answering import DECISION_FEATURES, SENTENCE_FEATURES
+    from assistant.decision import DECISION_FEATURES, SENTENCE_FEATURES
 
     weights = tuple(-abs(w) if f in LOWERS else abs(w) for f, w in zip(DECISION_FEATURES, draw_weights))
     n = len(DECISION_FEATURES)
@@ -32,7 +32,7 @@ def signed_decision(draw_weights: list[float], sentence_weights: list[float]) ->
 
 
 def confidence(decision: Decision, cands: list[dict], asks: dict[str, float], rules: float = 0.5) -> float:
-    from assistant.answering import sentence_features
+    from assistant.decision import sentence_features
 
     out = []
     for c in cands:
@@ -44,7 +44,7 @@ def confidence(decision: Decision, cands: list[dict], asks: dict[str, float], ru
 
 
 def decisions():
-    from assistant.answering import DECISION_FEATURES, SENTENCE_FEATURES
+    from assistant.decision import DECISION_FEATURES, SENTENCE_FEATURES
 
     weight = st.floats(0, 3)
     return st.builds(signed_decision, st.lists(weight, min_size=len(DECISION_FEATURES), max_size=len(DECISION_FEATURES)),
@@ -102,7 +102,7 @@ def test_the_form_of_an_off_topic_question_gives_it_no_confidence(question):
 
 
 def _features(c: dict) -> dict:
-    from assistant.answering import sentence_features
+    from assistant.decision import sentence_features
 
     return sentence_features(Judgement(c["p"], c["span"]),
                              SimpleNamespace(score=c["support"], dense=c["dense"], lexical=c["lexical"]))

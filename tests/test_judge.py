@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
-from assistant.judge import BUNDLED, BUNDLED_SHA256, Decision, Judge, auc_of
+from assistant.decision import Decision
+from assistant.judge import BUNDLED, BUNDLED_SHA256, Judge, auc_of
 from index.errors import ModelError
 from train.calibrate import choose_threshold, fit_logistic
 

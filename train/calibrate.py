@@ -25,7 +25,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     """Every question of every article, run through the assistant with the judge (before any
     decision is fitted): whether it is answerable and, per judged candidate sentence, its
     `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
-    from assistant.answering import Answerer, sentence_features
+    from assistant.decision import Decider, sentence_features
     from assistant.api import Assistant
     from assistant.judge import Judge
     from assistant.settings import DEFAULT_DOCUMENT, Settings
@@ -43,19 +43,19 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             doc_path.write_text(art.text, encoding="utf-8")
         a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
         judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
-        a.answerer = Answerer(a.index, settings.answer, judge, None, known=a.retriever.knows)
+        a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows)
         text = a.index.documents[next(iter(a.index.documents))]
         shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
             query = a.resolve(q.text, None)
-            ranked, judged = a.answerer.judge_passages(query, a.retriever.search(query, settings.answer.passages))
-            cands = a.answerer.candidates(query.analysis, ranked, judged)
-            rules = a.answerer.rules_confidence(cands)
+            ranked, judged = a.decider.read(query, a.retriever.search(query, settings.answer.passages))
+            cands = a.decider.candidates(query.analysis, ranked, judged)
+            rules = a.decider.rules_confidence(cands)
             without = {}  # the rules' confidence with one kind of fact no longer asked for
             for kind in {f.kind for f in query.analysis.facts}:
                 fewer = dataclasses.replace(query.analysis,
                                             facts=tuple(f for f in query.analysis.facts if f.kind != kind))
-                without[kind] = a.answerer.rules_confidence(a.answerer.candidates(fewer, ranked, judged))
+                without[kind] = a.decider.rules_confidence(a.decider.candidates(fewer, ranked, judged))
             first = cands[0] if cands else None
             rows = []
             for c in cands:
@@ -73,7 +73,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows, "rules": rules,
                         "rules_without": without, "first_holds": first_holds, "kind": q.kind,
                         "form": q.form or question_form(q.text),
-                        "asks": a.answerer.asks(query.analysis, ranked)})
+                        "asks": a.decider.asks(query.analysis, ranked)})
         log(f"{art.title}: {len(art.questions)} questions")
     return out
 
@@ -95,8 +95,8 @@ def _fit_standardised(x: np.ndarray, y: np.ndarray, signs=None, sample_weight=No
 def fit_sentence_model(questions: list[dict]):
     """The sentence model (a `judge.Decision` over `answering.SENTENCE_FEATURES`): how likely each
     judged sentence of an answerable question holds the answer."""
-    from assistant.answering import SENTENCE_FEATURES
-    from assistant.judge import Decision
+    from assistant.decision import SENTENCE_FEATURES
+    from assistant.decision import Decision
 
     cands = [c for q in questions if q["answerable"] for c in q["cands"]]
     xs = np.array([[c[f] for f in SENTENCE_FEATURES] for c in cands], dtype=np.float64)
@@ -112,7 +112,7 @@ def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, o
     the question analysis no longer read that kind of fact."""
     from types import SimpleNamespace
 
-    from assistant.answering import decision_features
+    from assistant.decision import decision_features
     from assistant.judge import Judgement
 
     rows = []
@@ -168,8 +168,8 @@ def supported_inputs(rows: list[dict], features=None) -> tuple[list[str], dict]:
     (a question flag, a missing kind of fact) needs `MIN_SUPPORT_ROWS` answerable and as many
     unanswerable rows with its rarer value, from more than one document; the others always
     qualify. Returns the kept names and, for each binary input, its counts."""
-    from assistant.answering import DECISION_FEATURES
-    from assistant.judge import LOWERS
+    from assistant.decision import DECISION_FEATURES
+    from assistant.decision import LOWERS
 
     kept, counts = [], {}
     for f in features or DECISION_FEATURES:
@@ -191,7 +191,7 @@ def fit_decision(rows: list[dict], features=None, balanced: bool = False
     """The answer/decline model over the supported inputs (`supported_inputs`), evidence weights
     kept at or above zero and the question's own flags at or below (`judge.LOWERS`). `balanced`:
     each document weighs the same in the fit, however many questions it has."""
-    from assistant.judge import LOWERS
+    from assistant.decision import LOWERS
 
     names, _ = supported_inputs(rows, features)
     x = np.array([[r[f] for f in names] for r in rows], dtype=np.float64)
@@ -231,7 +231,7 @@ def ablate_kinds(questions: list[dict], sentence) -> dict:
     """Does each kind of fact the question analysis reads pay off? ROC AUC of the refitted
     decision on the SQuAD articles and on the bundled article apart, with every kind, and with
     one kind at a time no longer read (neither in `missing_kind` nor in the rules' confidence)."""
-    from assistant.answering import DECISION_FEATURES
+    from assistant.decision import DECISION_FEATURES
     from assistant.judge import auc_of
     from assistant.question import FACT_KINDS
 
@@ -253,7 +253,7 @@ def across_documents(questions: list[dict]) -> dict:
     with unanswerable questions: the ROC AUC there of the sentence model and decision fitted on the
     other documents alone, with every feature, and without what the question itself asks
     (`answering.question_flags`)."""
-    from assistant.answering import DECISION_FEATURES, QUESTION_FLAGS
+    from assistant.decision import DECISION_FEATURES, QUESTION_FLAGS
     from assistant.judge import auc_of
 
     out: dict[str, dict] = {}
@@ -341,7 +341,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
     """Fit the answer/decline decision on the calibration articles (and the eval's dev split, and
     the decline benchmark's calibration split) and write `decision.json` atomically. A calibration
     article the judge trained on is scored by a fold judge that did not (`scoring_judges`)."""
-    from assistant.answering import SENTENCE_FEATURES
+    from assistant.decision import SENTENCE_FEATURES
     from assistant.judge import auc_of
     from assistant.settings import Settings
 
