@@ -38,7 +38,7 @@ LOWERS = frozenset({"missing_kind", *QUESTION_FLAGS})
 
 @dataclass(frozen=True)
 class Decision:
-    """Answer or decline: a logistic model over the features `answering.decision_features` names,
+    """Answer or decline: a logistic model over the features `decision_features` names,
     fitted by `assistant judge calibrate` on questions about several documents, with the
     threshold chosen there. `confidence(features)` is the probability that the document answers."""
 
@@ -93,7 +93,7 @@ class Decision:
         return _logistic(features, self.features, self.mean, self.scale, self.weights, self.bias)
 
     def answers(self, features: dict[str, float]) -> float:
-        """The probability that one sentence answers, from `answering.sentence_features` (the
+        """The probability that one sentence answers, from `sentence_features` (the
         judge's own probability when no sentence model was fitted)."""
         if self.sentence is None:
             return 1.0 / (1.0 + float(np.exp(-features["judge_logit"])))
@@ -297,7 +297,7 @@ def decision_features(cands: list[Candidate], rules: float, asks: dict[str, floa
     date, a name...); the best retrieval support among all candidates; the best cosine similarity
     of a judged sentence to the question (`dense`: how near the document comes to the question's
     topic at all); `rules`, the
-    confidence of the rules alone (`Answerer.rules_confidence`); and `asks`, what the question
+    confidence of the rules alone (`Decider.rules_confidence`); and `asks`, what the question
     itself asks for (`question_flags`)."""
     judged = sorted((c for c in cands if c.judged is not None), key=lambda c: -c.answers)
     if not judged:

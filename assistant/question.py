@@ -24,7 +24,7 @@ class Fact:
     """One thing the answer must hold: a number (`number`: "how many", "how much"), a date
     (`date`: "in what year", "on what date"), a time of any kind (`time`: "when did ..."), a
     name of someone (`person`: "who ...") or of a place (`place`: "where ..."). The first quote
-    of an answer must hold every fact asked for, or the assistant declines (`Answerer.answer`);
+    of an answer must hold every fact asked for, or the assistant declines (`Decider.decide`);
     the last three are read loosely (any temporal word; any name the question does not already
     hold), so they refuse only a quote that holds no such thing at all."""
 

@@ -93,7 +93,7 @@ def _fit_standardised(x: np.ndarray, y: np.ndarray, signs=None, sample_weight=No
 
 
 def fit_sentence_model(questions: list[dict]):
-    """The sentence model (a `judge.Decision` over `answering.SENTENCE_FEATURES`): how likely each
+    """The sentence model (a `decision.Decision` over `decision.SENTENCE_FEATURES`): how likely each
     judged sentence of an answerable question holds the answer."""
     from assistant.decision import SENTENCE_FEATURES
     from assistant.decision import Decision
@@ -106,7 +106,7 @@ def fit_sentence_model(questions: list[dict]):
 
 
 def decide_rows(questions: list[dict], sentence, drop_kind: str | None = None, orders: bool = False) -> list[dict]:
-    """Per question, `answering.decision_features` given the sentence model (`sentence` maps a
+    """Per question, `decision.decision_features` given the sentence model (`sentence` maps a
     candidate's features to its probability of answering), and whether the first quote holds the
     answer (the most probable sentence when the judge `orders` the quotes). `drop_kind`: as if
     the question analysis no longer read that kind of fact."""
@@ -252,7 +252,7 @@ def across_documents(questions: list[dict]) -> dict:
     """Does the decision carry to a document it was not fitted on? For each calibration document
     with unanswerable questions: the ROC AUC there of the sentence model and decision fitted on the
     other documents alone, with every feature, and without what the question itself asks
-    (`answering.question_flags`)."""
+    (`decision.question_flags`)."""
     from assistant.decision import DECISION_FEATURES, QUESTION_FLAGS
     from assistant.judge import auc_of
 
