@@ -267,10 +267,14 @@ def abstention_curve(unanswerable: Sequence[bool], confidence: Sequence[float]) 
 # ---------------------------------------------------------------- latency
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100) with linear interpolation, as numpy's default: `percentile([1, 2, 3, 4], 50) -> 2.5`."""
-    xs = sorted(values)
+    """The q-th percentile (0..100) with linear interpolation (numpy's default); None for no values.
+
+    >>> percentile([1, 2, 3, 4], 50), percentile([7], 95), percentile([], 50)
+    (2.5, 7.0, None)
+    """
+    xs = list(values)
     if not xs:
         return None
-    pos = (len(xs) - 1) * q / 100
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    import numpy as np  # here: the other metrics are plain Python, and importing them stays light
+
+    return float(np.percentile(xs, q, method="linear"))

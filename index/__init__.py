@@ -1,10 +1,11 @@
 """Documents -> chunks with exact offsets -> sentence vectors -> FAISS index on disk (or a Milvus collection)."""
 
+from .blocks import Block, LoadLimits
 from .chunking import Chunk, ChunkerSettings, Sentence, chunk_document, split_sentences
 from .embedding import DEFAULT_MODEL, Embedder, HashingEmbedder, get_embedder
 from .errors import (AssistantError, CorruptIndex, DocumentError, IndexBusy, IndexNotFound, IndexWriteError, ModelError,
                      NoDocuments, StaleIndex, StoreError)
-from .loading import Block, Document, LoadLimits, load_document, load_documents, page_at
+from .loading import Document, load_document, load_documents, page_at
 from .store import (BuildSettings, LoadedIndex, Manifest, build_index, load_index, read_manifest,
                     rebuild_hint, stale_reasons)
 from .vectors import FaissStore, StoreSpec, VectorStore, parse_store

@@ -20,7 +20,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .loading import Block, Document, page_at, strip_span as _trim
+from .blocks import Block
+from .loading import Document, page_at, strip_span as _trim
 
 
 class ChunkerSettings(BaseModel):

@@ -26,41 +26,13 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from .blocks import BULLET, SENTENCE_END, Block, LoadLimits
 from .errors import DocumentError, NoDocuments
+from .word import read_docx
 
 SUPPORTED_SUFFIXES = {".txt": "text", ".text": "text", ".md": "markdown", ".markdown": "markdown",
                       ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 FORMATS = ".txt, .md, .html, .pdf or .docx"
-MAX_FILE_BYTES = 64 * 1024 * 1024
-
-
-class LoadLimits(BaseModel):
-    """What one build reads at most. Not part of an index's identity: changing a limit never makes it stale."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1, description="A larger file is skipped and reported.")
-    max_total_bytes: int = Field(1024 * 2**20, ge=1, description="Files read by one build, in bytes altogether; "
-                                                                 "files past it are skipped and reported.")
-    max_unpacked_bytes: int = Field(256 * 2**20, ge=1, description="A .docx whose members unpack to more is refused "
-                                                                   "(a zip bomb), before anything is unpacked.")
-    max_compression_ratio: float = Field(200.0, ge=1, description="A .docx member over 1 MB compressed more than "
-                                                                  "this many to one is refused (a zip bomb).")
-    max_zip_members: int = Field(10_000, ge=1, description="A .docx with more files inside is refused.")
-    max_pdf_pages: int = Field(5_000, ge=1, description="A PDF with more pages is refused before any page is read "
-                                                        "(a small file can declare a great many pages).")
-
-
-@dataclass(frozen=True)
-class Block:
-    """A span of the document text: `kind` is `heading`, `paragraph` or `item`."""
-
-    kind: str
-    start: int
-    end: int
-    level: int = 0
 
 
 @dataclass
@@ -114,17 +86,15 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
-_BULLET = re.compile(r"^[ \t]*(?:[-*+•‣◦▪●–]|\d{1,3}[.)])[ \t]+")
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
-_SENTENCE_END = re.compile(r"[.!?:;,\"”’)\]]$")
 
 
 def _looks_like_heading(line: str, is_first: bool) -> bool:
     """A plain-text heading: one short line, no final punctuation, starting with a capital or digit."""
     s = line.strip()
-    if not s or len(s) > 100 or _BULLET.match(line):
+    if not s or len(s) > 100 or BULLET.match(line):
         return False
-    if _SENTENCE_END.search(s) and not (is_first and s.endswith(("?", "!"))):
+    if SENTENCE_END.search(s) and not (is_first and s.endswith(("?", "!"))):
         return False
     return s[0].isupper() or s[0].isdigit() or is_first
 
@@ -189,7 +159,7 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
                 blocks.append(Block("heading", s, e, len(heading.group(1))))
                 first = False
             continue
-        bullet = _BULLET.match(line)
+        bullet = BULLET.match(line)
         if bullet:
             flush()
             s, e = strip_span(text, start + bullet.end(), end)
@@ -382,12 +352,10 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
     title = ""
     pages: list[tuple[int, int]] = []
     if kind == "pdf":
-        from .pdf import read_pdf
+        from .pdf import read_pdf  # here, not at the top: it pulls in logging and statistics, which only a PDF needs
 
         text, blocks, title, pages = read_pdf(data, name, limits.max_pdf_pages)
     elif kind == "zip":
-        from .word import read_docx
-
         text, blocks, title = read_docx(data, name, limits)
     elif kind == "ole":
         raise DocumentError(f"{name}: a legacy Office file (.doc, .xls, .ppt); save it as .docx or PDF")

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import StoreError
+from .layout import CURRENT
 from .vectors import StoreRecord, StoreSpec
 
 TOKEN_ENV = "ASSISTANT_MILVUS_TOKEN"
@@ -225,8 +226,6 @@ def check_owner(spec: StoreSpec, folder: str, store: "MilvusStore | None" = None
     exists: this build's publishing would drop that folder's vectors. A folder since deleted, or a
     collection made before builds recorded their folder, does not stop the build. Checked before the
     documents are embedded (its own connection) and again before the collection is made (`store`'s)."""
-    from .store import CURRENT
-
     own = store is None
     store = store or MilvusStore(connect(spec), spec, spec.collection, "", {})
     try:

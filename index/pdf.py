@@ -28,8 +28,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .blocks import BULLET, SENTENCE_END, Block
 from .errors import DocumentError
-from .loading import _BULLET, _SENTENCE_END, Block
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
                             "\t": " ", "\xa0": " "})
@@ -121,17 +121,17 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str
 
     def heading_level(ln: Line) -> int:
         s = ln.text.strip()
-        if len(s) > 120 or _BULLET.match(ln.text) or not body:
+        if len(s) > 120 or BULLET.match(ln.text) or not body:
             return 0
         if round(ln.size, 1) in big:
             return min(big.index(round(ln.size, 1)) + 1, 5)
-        if ln.bold and ln.size >= body * 0.95 and not _SENTENCE_END.search(s):
+        if ln.bold and ln.size >= body * 0.95 and not SENTENCE_END.search(s):
             return min(len(big) + 1, 6)
         return 0
 
     def breaks(a: Line, b: Line) -> bool:
         """Does a new block start at `b`, the line after `a` on the same page?"""
-        if heading_level(a) or heading_level(b) or _BULLET.match(b.text):
+        if heading_level(a) or heading_level(b) or BULLET.match(b.text):
             return True
         if a.y is None or b.y is None or not spacing:
             return False
@@ -147,7 +147,7 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str
                 raw[-1][2].append((p, text))
                 continue
             level = heading_level(ln)
-            kind = "heading" if level else "item" if _BULLET.match(ln.text) else "paragraph"
+            kind = "heading" if level else "item" if BULLET.match(ln.text) else "paragraph"
             if (i == 0 and kind == "paragraph" and raw and raw[-1][0] == "paragraph"
                     and not _TERMINAL.search(raw[-1][2][-1][1])):
                 raw[-1][2].append((p, text))
@@ -176,7 +176,7 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str
                 starts[p] = length
             out.append(line)
             length += len(line)
-        marker = _BULLET.match(lines[0][1]) if kind == "item" else None
+        marker = BULLET.match(lines[0][1]) if kind == "item" else None
         blocks.append(Block(kind, block_start + (marker.end() if marker else 0), length, level))
     text = "".join(out)
     # A page spans from its first character to the next page's; an empty page starts where the next one does.

@@ -1,25 +1,10 @@
 """Builds, saves, loads and checks the on-disk index. Knows nothing of questions.
 
-An index folder holds a `CURRENT` file naming the live build, and the build folders
-themselves. Each build folder has:
-
-    manifest.json     schema version, model and weights hash, dimension, chunker settings,
-                      each document's path and content hash, counts, FAISS description,
-                      and the size and sha256 of every other file
-    documents.jsonl   one line per document: id, path, title, hash, full text and (PDF)
-                      each page's span in the text
-    chunks.jsonl      one line per chunk, with its sentences' offsets and (PDF) its page
-    embeddings.npy    one unit vector per distinct sentence (float32, no pickle)
-    vectors.faiss     the FAISS index over those vectors (row i = sentence i); absent when
-                      the manifest names a Milvus store, whose collection holds the same rows
-                      (`index.milvus`); the folder stays the source of documents and offsets
-
-A `documents/` folder beside the builds holds documents uploaded from the browser
-(see `assistant.library`); it is part of the index's sources and never collected.
-A build is written to a hidden temporary folder, synced, renamed into place, and only
-then named in `CURRENT` (written to a temporary file and renamed over it). A crash at
-any moment leaves the previous build live and loadable; the build before that is kept
-one generation so a reader that has just read `CURRENT` never loses its files.
+What an index folder and its build folders hold is told in `index.layout`. A build is
+written to a hidden temporary folder, synced, renamed into place, and only then named in
+`CURRENT` (written to a temporary file and renamed over it). A crash at any moment leaves
+the previous build live and loadable; the build before that is kept one generation so a
+reader that has just read `CURRENT` never loses its files.
 Pickle is never used.
 """
 
@@ -41,19 +26,18 @@ from typing import Callable, Iterator
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .blocks import LoadLimits
 from .chunking import Chunk, ChunkerSettings, chunk_document
 from .embedding import Embedder, file_sha256 as _sha256, get_embedder
 from .errors import CorruptIndex, IndexBusy, IndexNotFound, IndexWriteError, StaleIndex, StoreError
-from .loading import Document, LoadLimits, load_documents, page_at
+from .layout import CURRENT, FILES, LOCK, MANIFEST, PENDING, UPLOADS
+from .loading import Document, find_files, load_documents, page_at
 from .vectors import FaissStore, StoreRecord, VectorStore, parse_store
 
 # 2: chunks may carry a `page` and documents their page spans (PDF). A schema-1 index has
 # neither and reads the same, so it still opens; older code refuses a schema-2 index by name.
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
-CURRENT = "CURRENT"
-UPLOADS = "documents"  # documents added to a served index from the browser (assistant.library); never collected
-FILES = ("documents.jsonl", "chunks.jsonl", "embeddings.npy", "vectors.faiss")
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
 
@@ -200,7 +184,7 @@ def build_lock(folder: Path) -> Iterator[None]:
     import fcntl
 
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "a+") as f:
+    with open(folder / LOCK, "a+") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -356,7 +340,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
 
     build_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".tmp-{build_id}"
+    tmp = out / f"{PENDING}{build_id}"
     tmp.mkdir()
     milvus = record = None
     try:
@@ -408,7 +392,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
                     "embedded": len(todo), "reused": len(rows) - len(todo), "skipped": len(problems)},
             files=files, sources=sources, problems=problems, skipped=_skipped(sources, docs), store=record,
         )
-        _write(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode("utf-8"))
+        _write(tmp / MANIFEST, manifest.model_dump_json(indent=2).encode("utf-8"))
         _fsync_dir(tmp)
         final = out / build_id
         os.rename(tmp, final)
@@ -443,7 +427,7 @@ def _files(store: StoreRecord | None) -> tuple[str, ...]:
 def _collection_of(build: Path) -> str:
     """The Milvus collection a build folder's manifest names ("" for FAISS or an unreadable manifest)."""
     try:
-        manifest = Manifest.model_validate_json((build / "manifest.json").read_bytes())
+        manifest = Manifest.model_validate_json((build / MANIFEST).read_bytes())
     except (OSError, ValidationError):
         return ""
     return manifest.store.collection if manifest.store else ""
@@ -451,8 +435,6 @@ def _collection_of(build: Path) -> str:
 
 def _skipped(sources: list[str], docs: list[Document]) -> list[str]:
     """Files under the sources that were found but not indexed, so they never read as 'new'."""
-    from .loading import find_files
-
     indexed = {d.path for d in docs}
     files, _ = find_files(sources)
     return sorted({os.path.realpath(f) for f, _ in files} - indexed)
@@ -468,9 +450,9 @@ def _point_current(out: Path, build_id: str) -> None:
 def _collect_garbage(out: Path, keep: set[str]) -> None:
     """Remove builds other than `keep` (the live one and the one before it) and stale temporary folders."""
     for p in out.iterdir():
-        if p.name in keep or p.name in (".lock", CURRENT, UPLOADS):
+        if p.name in keep or p.name in (LOCK, CURRENT, UPLOADS):
             continue
-        if p.is_dir() and (not p.name.startswith(".") or p.name.startswith(".tmp-")):
+        if p.is_dir() and (not p.name.startswith(".") or p.name.startswith(PENDING)):
             shutil.rmtree(p, ignore_errors=True)
         elif p.name.startswith(f".{CURRENT}."):
             with contextlib.suppress(OSError):
@@ -523,10 +505,10 @@ def read_manifest(folder: str | os.PathLike) -> tuple[Path, Manifest]:
     folder = Path(folder)
     if not folder.exists():
         raise IndexNotFound(f"no index at {folder}: build one with {rebuild_hint(folder)}")
-    if (folder / "manifest.json").exists() and not (folder / CURRENT).exists():
+    if (folder / MANIFEST).exists() and not (folder / CURRENT).exists():
         raise CorruptIndex(f"{folder} is a build folder, not an index folder: pass its parent")
     build = folder / read_current(folder)
-    path = _safe_file(build, "manifest.json", f"rebuild with {rebuild_hint(folder)}")
+    path = _safe_file(build, MANIFEST, f"rebuild with {rebuild_hint(folder)}")
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -619,7 +601,7 @@ def load_index(folder: str | os.PathLike, verify: bool = True, store: str | None
         try:
             faiss.ParameterSpace().set_index_parameters(faiss_index, manifest.faiss_params)
         except RuntimeError:
-            raise bad("manifest.json", f"has FAISS search parameters {manifest.faiss_params!r} this index does not take") from None
+            raise bad(MANIFEST, f"has FAISS search parameters {manifest.faiss_params!r} this index does not take") from None
     rows, chunk_sents, sent_chunks = sentence_table(chunks)
     n = len(rows)
     if embeddings.ndim != 2 or embeddings.shape != (n, manifest.model.dim) or embeddings.dtype != np.float32:
@@ -676,8 +658,6 @@ def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> 
             reasons.append(f"vector store changed ({built_in} -> {parse_store(settings.store).text()})")
     known = {rec.path for rec in manifest.documents}
     if manifest.sources:
-        from .loading import find_files
-
         files, _ = find_files(manifest.sources)
         ignored = known | set(manifest.skipped)
         added = [real for real in (os.path.realpath(f) for f, _ in files) if real not in ignored]

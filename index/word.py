@@ -18,8 +18,8 @@ import io
 import re
 import zipfile
 
+from .blocks import Block, LoadLimits
 from .errors import DocumentError
-from .loading import Block, LoadLimits
 
 _HEADING_STYLE = re.compile(r"^heading ([1-9])$", re.IGNORECASE)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
