@@ -17,8 +17,8 @@ from index import LoadedIndex
 from .decision import Candidate, Verdict
 from .errors import GroundingError
 from .grounding import grounding_problems
-from .question import Question
-from .retrieval import Query, ScoredChunk
+from .question import Query, Question
+from .retrieval import ScoredChunk
 from .settings import AnswerSettings
 from .types import Answer, Citation, Passage
 

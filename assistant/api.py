@@ -26,9 +26,10 @@ from .decision import Decider, Decision
 from .errors import InvalidQuestion, UnknownDocument
 from .judge import Judge
 from .library import with_uploads
-from .retrieval import Query, Retriever, make_query
+from .question import Query, read
+from .retrieval import Retriever
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
-from .text import is_follow_up, words
+from .text import words
 from .types import Answer, IndexInfo, Passage, Timing
 
 
@@ -105,21 +106,10 @@ class Assistant:
         return question
 
     def resolve(self, question: str, history: Sequence[str] | None) -> Query:
-        """The query to search: a follow-up borrows the words of the question it follows."""
-        fix = self.retriever.correct
-        previous = None
-        limit = self.settings.limits.max_question_chars
-        # Only the last few turns matter, and none may be longer than a question may be.
-        keep = self.settings.limits.max_history
-        for earlier in (list(history or [])[-keep:] if keep else []):
-            if not isinstance(earlier, str) or not earlier.strip() or len(earlier) > limit:
-                continue
-            earlier = fix(earlier.encode("utf-8", "replace").decode("utf-8"))
-            previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
-        question = fix(question)
-        if previous and is_follow_up(question):
-            return make_query(question, previous)
-        return make_query(question)
+        """The query to search: the question read once (`question.read`); a follow-up borrows the
+        words of the question it follows."""
+        limits = self.settings.limits
+        return read(question, history, self.retriever.correct, limits.max_history, limits.max_question_chars)
 
     def _documents(self, documents: Sequence[str] | None) -> frozenset[str] | None:
         """The doc_ids to search in (None: all); UnknownDocument names the first one the index lacks."""

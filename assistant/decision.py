@@ -23,10 +23,10 @@ from index import LoadedIndex
 from index.errors import ModelError
 
 from .judge import BUNDLED, Judge, Judgement, segment
-from .question import STRUCTURE, Fact, Question, provides
-from .retrieval import Query, ScoredChunk, ScoredSentence
+from .question import STRUCTURE, Fact, Query, Question, provides
+from .retrieval import ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
-from .text import content_terms, names
+from .text import content_terms
 
 QUESTION_FLAGS = ("several", "why", "polar", "part", "unseen")  # what `question_flags` reads of the question
 # The sign each weight of the decision may take: evidence (the judge's reading, the retrieval
@@ -144,7 +144,7 @@ class Decider:
         self.decision = decision
         self.known = known  # whether a word's stem occurs anywhere in the index (`Retriever.knows`)
 
-    def about_the_document(self, question: Question, ranked: list[ScoredChunk]) -> bool:
+    def about_the_document(self, query: Query, ranked: list[ScoredChunk]) -> bool:
         """Whether the question asks about a part of the document itself and brings no subject of
         its own ("What is the article about?", "Summarise the conclusion", "What does the section on
         economic ramifications say?"): it points at passages (by position or by their section's
@@ -155,13 +155,12 @@ class Decider:
         if not targets:
             return False
         titles = {t for section in targets for t in content_terms(section)}
-        return all(t in titles or t in STRUCTURE for t in content_terms(question.text, drop_meta=True))
+        return all(t in titles or t in STRUCTURE for t in query.own)
 
-    def asks(self, question: Question, ranked: list[ScoredChunk]) -> dict[str, float]:
+    def asks(self, query: Query, ranked: list[ScoredChunk]) -> dict[str, float]:
         """What the decision reads of the question itself (`question_flags`)."""
-        unseen = self.known is not None and any(not self.known(t) for n in names(question.text)
-                                                for t in content_terms(n))
-        return question_flags(question, any(c.targeted for c in ranked), unseen)
+        unseen = self.known is not None and any(not self.known(t) for t in query.names)
+        return question_flags(query.analysis, any(c.targeted for c in ranked), unseen)
 
     def read(self, query: Query, ranked: list[ScoredChunk]
                        ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
@@ -213,7 +212,7 @@ class Decider:
                 if s.index in out:
                     continue
                 text = self.index.sentence_text(s.index)
-                missing = {f for f in question.facts if not provides(text, f, question.text)}
+                missing = {f for f in question.facts if not provides(text, f, question)}
                 score = s.score * (self.settings.kind_penalty if missing else 1.0)
                 verdict = judged.get(s.index)
                 answers = self.answers(verdict, s) if verdict is not None else 0.0
@@ -230,17 +229,17 @@ class Decider:
             return 0.0
         return max(0.0, min(1.0, cands[0].score))
 
-    def assess(self, question: Question, ranked: list[ScoredChunk], judged: dict[int, Judgement]
+    def assess(self, query: Query, ranked: list[ScoredChunk], judged: dict[int, Judgement]
                ) -> tuple[list[Candidate], float, dict[str, float]]:
         """Candidates, the confidence that the document answers the question, and the features it came from.
 
         Without a judge, the confidence is `rules_confidence`; with one, it is the calibrated
         decision over `decision_features` (which reads `rules_confidence` too)."""
-        cands = self.candidates(question, ranked, judged)
+        cands = self.candidates(query.analysis, ranked, judged)
         rules = self.rules_confidence(cands)
         if self.judge is None:
             return cands, rules, {}
-        features = decision_features(cands, rules, self.asks(question, ranked))
+        features = decision_features(cands, rules, self.asks(query, ranked))
         confidence = self.decision.confidence(features) if self.decision is not None and cands else 0.0
         if self.settings.judge_orders:
             for c in cands:
@@ -262,10 +261,9 @@ class Decider:
         answered only by a quote that holds one: `candidates` puts those first, so when the first
         lacks it, none has it. A question about the document's own parts is answered by them,
         unless a threshold was set by hand."""
-        asked = query.analysis
-        cands, confidence, features = self.assess(asked, ranked, judged)
+        cands, confidence, features = self.assess(query, ranked, judged)
         lacking = bool(cands) and bool(cands[0].missing)
-        about = self.settings.decline_below is None and self.about_the_document(asked, ranked)
+        about = self.settings.decline_below is None and self.about_the_document(query, ranked)
         declined = not cands or lacking or (confidence < self.threshold() and not about)
         why = ""
         if declined:

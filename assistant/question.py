@@ -12,9 +12,10 @@ and any parsing beyond regular expressions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
 
-from .text import stem, words
+from .text import NAME_RUN, content_terms, name_spans, names, stem, words
 
 FACT_KINDS = ("number", "date", "time", "person", "place")
 
@@ -50,6 +51,134 @@ class Question:
     position: str | None = None  # points at the document's "start" or "end"
     one_paragraph: bool = False  # ... and at one paragraph of it
     polar: bool = False  # asks yes or no ("Was the trip just for show?")
+    unit: str | None = None  # the stem of what "how many X" counts
+    said: frozenset[str] = frozenset()  # its words and names, lower-cased: a sentence's new name is none of these
+
+
+@dataclass
+class Query:
+    """What is searched: text to embed and weighted content terms (follow-ups weigh the earlier turn less)."""
+
+    text: str
+    terms: dict[str, float]
+    question: str = ""  # the current question alone (after spelling correction)
+    follow_up: bool = False  # `text` joins an earlier question; the current one is embedded on its own too
+    analysis: Question = field(default_factory=lambda: Question(""))  # what the current question asks for
+    own: tuple[str, ...] = ()  # the current question's own content terms, meta words left out
+    names: frozenset[str] = frozenset()  # the stems of the names the current question holds
+
+
+def make_query(question: str, previous: str | None = None, previous_weight: float = 0.5) -> Query:
+    """A query for `question`, leaning on `previous` (the resolved earlier question) for follow-ups.
+
+    A follow-up that only names something else ("and Japan?") is the earlier question asked
+    about that instead; other follow-ups search the earlier question's words at `previous_weight`.
+
+    >>> make_query("and economically?", "How does South Korea react?").terms
+    {'econom': 1.0, 'south': 0.5, 'korea': 0.5, 'react': 0.5}
+    >>> make_query("and Japan?", "How does South Korea react?").text
+    'How does Japan react?'
+    """
+    swapped = swap_names(question, previous) if previous else None
+    if swapped:
+        return make_query(swapped)
+    terms: dict[str, float] = {}
+    for t in content_terms(question, drop_meta=True):
+        terms[t] = 1.0
+    text = question
+    if previous:
+        for t in content_terms(previous, drop_meta=True):
+            terms.setdefault(t, previous_weight)
+        text = f"{previous} {question}"
+    if not terms:  # a question made only of meta words still searches something
+        for t in content_terms(question):
+            terms[t] = 1.0
+    own = tuple(content_terms(question, drop_meta=True))
+    named = frozenset(t for n in names(question) for t in content_terms(n))
+    return Query(text=text, terms=terms, question=question, follow_up=bool(previous), analysis=analyse(question),
+                 own=own, names=named)
+
+
+def read(question: str, history: Sequence[str] | None, correct: Callable[[str], str], max_history: int,
+         max_chars: int) -> Query:
+    """The question read once, into what every later step uses: spelling corrected (`correct`), and
+    a follow-up ("and economically?") searched with the earlier question it leans on. Only the last
+    `max_history` turns matter, and none longer than a question may be."""
+    previous = None
+    for earlier in (list(history or [])[-max_history:] if max_history else []):
+        if not isinstance(earlier, str) or not earlier.strip() or len(earlier) > max_chars:
+            continue
+        earlier = correct(earlier.encode("utf-8", "replace").decode("utf-8"))
+        previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
+    question = correct(question)
+    if previous and is_follow_up(question):
+        return make_query(question, previous)
+    return make_query(question)
+
+
+_FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|"
+                        r"in what way|same for|what of|anything (?:else|more)|more on|tell me more)\b", re.I)
+# These lean on the previous question only when they bring no subject of their own ("Why?",
+# "Why did they?"): "Why do cats purr?" is a new question.
+_BARE_FOLLOW_UP = re.compile(r"^\s*(why( so| not)?|how so|how come|really)\b", re.I)
+_ANAPHORA = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there|the same|such)\b", re.I)
+
+
+_CONNECTOR = re.compile(r"^\s*(?:and|but|also|so|then|and what about|what about|how about|and how about|same for|what of|and for|"
+                        r"and in|in)\b\s*", re.I)
+
+
+def swap_names(question: str, previous: str) -> str | None:
+    """The earlier question asked again about another name, for a follow-up that is only a name.
+
+    Only when the earlier question names one thing (or several joined by "and"), and not as one
+    side of a relation ("between North Korea and Russia"): otherwise which name to replace is a
+    guess, and None lets the caller search both questions together.
+
+    >>> swap_names("And Russia's?", "What is North Korea's long-term goal?")
+    "What is Russia's long-term goal?"
+    >>> swap_names("what about Japan?", "How do South Korea and China see the alliance?")
+    'How do Japan see the alliance?'
+    >>> swap_names("and economically?", "What does Russia offer?") is None
+    True
+    >>> swap_names("What about Japan?", "How did ties between North Korea and Russia change?") is None
+    True
+    """
+    rest = _CONNECTOR.sub("", question, count=1).strip().rstrip("?!. ")
+    new = NAME_RUN.fullmatch(rest)
+    if new is None:
+        return None
+    spans = name_spans(previous)
+    if not spans:
+        return None
+    start, end = spans[0].start(), spans[0].end()
+    rest_spans = spans[1:]
+    while rest_spans and re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:rest_spans[0].start()]):
+        end = rest_spans.pop(0).end()
+    if rest_spans or re.search(r"\b(?:between|among|amongst)\s*$", previous[:start], re.I):
+        return None
+    old = previous[start:end]
+    name = new.group(0)
+    if re.search(r"[’']s$", old) and not re.search(r"[’']s$", name):
+        name += old[-2:]
+    return previous[:start] + name + previous[end:]
+
+
+def is_follow_up(question: str) -> bool:
+    """A short question that leans on the previous one ("and economically?", "what about Japan?").
+
+    >>> is_follow_up("and economically?"), is_follow_up("What about Japan?"), is_follow_up("Who is Sergey Lavrov?")
+    (True, True, False)
+    >>> is_follow_up("Why?"), is_follow_up("why is that"), is_follow_up("Why do cats purr?")
+    (True, True, False)
+    """
+    terms = content_terms(question, drop_meta=True)
+    if _FOLLOW_UP.search(question) and len(terms) <= 5:
+        return True
+    if _BARE_FOLLOW_UP.search(question) and not terms:
+        return True
+    return len(terms) <= 2 and bool(_ANAPHORA.search(question))
+
 
 
 def analyse(question: str) -> Question:
@@ -60,8 +189,9 @@ def analyse(question: str) -> Question:
     (True, ['date'], False)
     """
     where, one = position_reference(question)
+    unit = _HOW_MANY_UNIT.search(question)
     return Question(question, _facts(question), asks_why(question), is_list_question(question), where, one,
-                    asks_yes_no(question))
+                    asks_yes_no(question), stem(unit.group(1).lower()) if unit else None, _said(question))
 
 
 _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|amount|proportion|share|quantity|size|sum|price|cost|figure)|"
@@ -141,40 +271,43 @@ def _facts(question: str) -> tuple[Fact, ...]:
     return tuple(facts)
 
 
-def _new_names(sentence: str, question: str) -> bool:
-    """Whether the sentence holds a capitalised word, past its first, that the question does not.
+def _said(question: str) -> frozenset[str]:
+    """The question's words and names, lower-cased (`Question.said`)."""
+    return frozenset({w.lower() for w in _NAME.findall(question)} | set(words(question)))
 
-    >>> _new_names("It was made by Nintendo.", "Who made it?"), _new_names("It was made.", "Who made it?")
+
+def _new_names(sentence: str, said: frozenset[str]) -> bool:
+    """Whether the sentence holds a capitalised word, past its first, that the question (`said`) does not.
+
+    >>> _new_names("It was made by Nintendo.", _said("Who made it?")), _new_names("It was made.", _said("Who made it?"))
     (True, False)
     """
-    asked = {w.lower() for w in _NAME.findall(question)} | set(words(question))
-    found = _NAME.finditer(sentence)
-    return any(m.start() > 0 and m.group().lower() not in asked for m in found)
+    return any(m.start() > 0 and m.group().lower() not in said for m in _NAME.finditer(sentence))
 
 
-def provides(sentence: str, fact: Fact, question: str = "") -> bool:
-    """Whether a sentence holds the fact asked for: a number (one counting the thing asked about,
-    for "how many X"; a bare year is no amount), a date, a time, someone (a name the question
-    does not hold, a word for people, or someone named by what they do) or a place.
+def provides(sentence: str, fact: Fact, asked: Question) -> bool:
+    """Whether a sentence holds the fact `asked` asks for: a number (one counting the thing asked
+    about, for "how many X"; a bare year is no amount), a date, a time, someone (a name the
+    question does not hold, a word for people, or someone named by what they do) or a place.
 
-    >>> provides("The lighthouse keeper rows at dawn.", Fact("person"), "Who rows?")
+    >>> provides("The lighthouse keeper rows at dawn.", Fact("person"), analyse("Who rows?"))
     True
-    >>> provides("It rows at dawn.", Fact("person"), "Who rows?"), provides("It rained.", Fact("time"), "When did it rain?")
-    (False, False)
-
-    >>> provides("It waned after 1991.", Fact("date")), provides("It waned.", Fact("date"))
-    (True, False)
-    >>> provides("It sent two ships in 2023.", Fact("number"), "How many ships?")
+    >>> provides("It rows at dawn.", Fact("person"), analyse("Who rows?"))
+    False
+    >>> provides("It rained.", Fact("time"), analyse("When did it rain?"))
+    False
+    >>> provides("It waned after 1991.", Fact("date"), analyse("In what year?"))
     True
-    >>> provides("It sent ships in 2023.", Fact("number"), "How many ships?")
+    >>> provides("It sent two ships in 2023.", Fact("number"), analyse("How many ships?"))
+    True
+    >>> provides("It sent ships in 2023.", Fact("number"), analyse("How many ships?"))
     False
     """
     if fact.kind == "number":
-        unit = _HOW_MANY_UNIT.search(question)
-        if unit is None:  # "how much": an amount, and a bare year is not one
+        want = asked.unit
+        if want is None:  # "how much": an amount, and a bare year is not one
             return bool(_HAS_NUMBER.search(_YEAR.sub(" ", sentence)))
         # "how many days": a number must count that thing ("two days"), not any number.
-        want = stem(unit.group(1).lower())
         toks = words(sentence)
         for i, w in enumerate(toks):
             if _NUMBER_WORD.fullmatch(w) and want in {stem(t) for t in toks[i + 1:i + 4]}:
@@ -185,9 +318,9 @@ def provides(sentence: str, fact: Fact, question: str = "") -> bool:
     if fact.kind == "time":
         return bool(_HAS_TIME.search(sentence))
     if fact.kind == "person":
-        return _new_names(sentence, question) or bool(_PERSON_NOUN.search(sentence) or _AGENT.search(sentence))
+        return _new_names(sentence, asked.said) or bool(_PERSON_NOUN.search(sentence) or _AGENT.search(sentence))
     if fact.kind == "place":
-        return _new_names(sentence, question) or bool(_PLACE_NOUN.search(sentence))
+        return _new_names(sentence, asked.said) or bool(_PLACE_NOUN.search(sentence))
     return True
 
 

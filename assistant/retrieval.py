@@ -20,19 +20,8 @@ import numpy as np
 from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
-from .question import Question, analyse, states_cause
-from .text import Speller, content_terms, swap_names
-
-
-@dataclass
-class Query:
-    """What is searched: text to embed and weighted content terms (follow-ups weigh the earlier turn less)."""
-
-    text: str
-    terms: dict[str, float]
-    question: str = ""  # the current question alone (after spelling correction)
-    follow_up: bool = False  # `text` joins an earlier question; the current one is embedded on its own too
-    analysis: Question = field(default_factory=lambda: Question(""))  # what the current question asks for
+from .question import Query, states_cause
+from .text import Speller, content_terms
 
 
 @dataclass
@@ -50,34 +39,6 @@ class ScoredChunk:
     best: ScoredSentence
     sentences: list[ScoredSentence] = field(default_factory=list)
     targeted: bool = False  # the question points at this passage (its section by name, or by position)
-
-
-def make_query(question: str, previous: str | None = None, previous_weight: float = 0.5) -> Query:
-    """A query for `question`, leaning on `previous` (the resolved earlier question) for follow-ups.
-
-    A follow-up that only names something else ("and Japan?") is the earlier question asked
-    about that instead; other follow-ups search the earlier question's words at `previous_weight`.
-
-    >>> make_query("and economically?", "How does South Korea react?").terms
-    {'econom': 1.0, 'south': 0.5, 'korea': 0.5, 'react': 0.5}
-    >>> make_query("and Japan?", "How does South Korea react?").text
-    'How does Japan react?'
-    """
-    swapped = swap_names(question, previous) if previous else None
-    if swapped:
-        return make_query(swapped)
-    terms: dict[str, float] = {}
-    for t in content_terms(question, drop_meta=True):
-        terms[t] = 1.0
-    text = question
-    if previous:
-        for t in content_terms(previous, drop_meta=True):
-            terms.setdefault(t, previous_weight)
-        text = f"{previous} {question}"
-    if not terms:  # a question made only of meta words still searches something
-        for t in content_terms(question):
-            terms[t] = 1.0
-    return Query(text=text, terms=terms, question=question, follow_up=bool(previous), analysis=analyse(question))
 
 
 class Retriever:

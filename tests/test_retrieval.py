@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.retrieval import make_query
+from assistant.question import make_query
 from index import HashingEmbedder
 
 

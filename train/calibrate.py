@@ -73,7 +73,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             out.append({"article": art.title, "answerable": bool(q.answers), "cands": rows, "rules": rules,
                         "rules_without": without, "first_holds": first_holds, "kind": q.kind,
                         "form": q.form or question_form(q.text),
-                        "asks": a.decider.asks(query.analysis, ranked)})
+                        "asks": a.decider.asks(query, ranked)})
         log(f"{art.title}: {len(art.questions)} questions")
     return out
 
