@@ -192,7 +192,8 @@ def _pair_tokenizer(path: Path, max_tokens: int):
 
 
 def auc_of(positive, negative) -> float:
-    """ROC AUC: how often a positive scores above a negative (ties count half); nan without both.
+    """ROC AUC (scikit-learn's `roc_auc_score`): how often a positive scores above a negative, ties
+    counting half; nan without both. Used by calibration and the eval, never on the question path.
 
     >>> auc_of([0.9, 0.4], [0.5, 0.1]), auc_of([1.0], [1.0])
     (0.75, 0.5)
@@ -200,5 +201,6 @@ def auc_of(positive, negative) -> float:
     pos, neg = np.asarray(positive, dtype=float), np.asarray(negative, dtype=float)
     if not len(pos) or not len(neg):
         return float("nan")
-    above = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
-    return float(above / (len(pos) * len(neg)))
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(np.r_[np.ones(len(pos)), np.zeros(len(neg))], np.r_[pos, neg]))
