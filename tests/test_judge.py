@@ -106,6 +106,7 @@ def test_the_int8_judge_reads_like_the_float32_one(tiny, tmp_path):
     assert len(list(tmp_path.glob("*.onnx"))) == 2  # other weights, another file
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_the_cache_folder_keeps_the_newest_files_of_a_kind(tmp_path):
     import os
 

@@ -75,6 +75,7 @@ def test_readme_figures_are_written_by_the_run(tmp_path, hashing_index):
     assert "On the dev split, 106 questions" in text and row in text
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_readme_without_the_block_is_a_usage_error(tmp_path, hashing_index):
     readme = tmp_path / "README.md"
     readme.write_text("# nothing to fill\n", encoding="utf-8")
@@ -83,6 +84,7 @@ def test_readme_without_the_block_is_a_usage_error(tmp_path, hashing_index):
     assert readme.read_text(encoding="utf-8") == "# nothing to fill\n"
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_gate_passes_then_fails_when_answers_get_worse(tmp_path, hashing_index):
     gate = write_gate(tmp_path, FAKE_GATE)
     ok = invoke("--index", hashing_index, "--split", "test", "--gate", gate, "--no-baseline")

@@ -112,6 +112,7 @@ def test_a_file_named_twice_or_linked_is_indexed_once(docs, tmp_path):
     assert len(ids) == 3 and len(set(ids) & {"tea.txt", "same-tea.txt"}) == 1
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
 def test_duplicate_files_are_reported_and_indexed_once(docs, tmp_path):
     """Two files with the same bytes would give every answer two identical sources."""
     shutil.copy(docs / "tea.txt", docs / "tea-copy.txt")
