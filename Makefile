@@ -2,7 +2,7 @@
 #   make run    serve the chat on the bundled article at http://127.0.0.1:7860
 #   make test   run the whole test suite (unit, integration, browser)
 # and one is the loop while you work:
-#   make check  the fast tests (53 s on two idle cores, 2026-12-02): hashing embedder and the shipped judge,
+#   make check  the fast tests (under a minute on two idle cores): hashing embedder and the shipped judge,
 #               no browser, nothing marked slow or integration
 PYTHON ?= python3.11
 VENV   := .venv
