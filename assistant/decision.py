@@ -143,6 +143,7 @@ class Decider:
         self.judge = judge
         self.decision = decision
         self.known = known  # whether a word's stem occurs anywhere in the index (`Retriever.knows`)
+        self.section_terms = {s: frozenset(content_terms(s)) for s in {c.section for c in index.chunks}}
 
     def about_the_document(self, query: Query, ranked: list[ScoredChunk]) -> bool:
         """Whether the question asks about a part of the document itself and brings no subject of
@@ -151,10 +152,9 @@ class Decider:
         title) and each of its own words is a word of structure or of that section's title. The
         passages it points at answer it, whatever the judge reads: a document's opening is what it
         is about. "Summarise the French Revolution" brings a subject, and is decided as any question."""
-        targets = [self.index.chunks[c.index].section for c in ranked if c.targeted]
-        if not targets:
+        titles = {t for c in ranked if c.targeted for t in self.section_terms[self.index.chunks[c.index].section]}
+        if not any(c.targeted for c in ranked):
             return False
-        titles = {t for section in targets for t in content_terms(section)}
         return all(t in titles or t in STRUCTURE for t in query.own)
 
     def asks(self, query: Query, ranked: list[ScoredChunk]) -> dict[str, float]:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .text import NAME_RUN, content_terms, name_spans, names, stem, words
+from .text import NAME_RUN, Wording, content_terms, name_spans, stem, wording, words
 
 FACT_KINDS = ("number", "date", "time", "person", "place")
 
@@ -79,11 +79,16 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
     >>> make_query("and Japan?", "How does South Korea react?").text
     'How does Japan react?'
     """
+    return _query(question, previous, wording(question), previous_weight)
+
+
+def _query(question: str, previous: str | None, read: Wording, previous_weight: float = 0.5) -> Query:
+    """`make_query` with `question`'s words already read."""
     swapped = swap_names(question, previous) if previous else None
     if swapped:
         return make_query(swapped)
     terms: dict[str, float] = {}
-    for t in content_terms(question, drop_meta=True):
+    for t in read.own:
         terms[t] = 1.0
     text = question
     if previous:
@@ -91,12 +96,10 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
             terms.setdefault(t, previous_weight)
         text = f"{previous} {question}"
     if not terms:  # a question made only of meta words still searches something
-        for t in content_terms(question):
+        for t in read.terms:
             terms[t] = 1.0
-    own = tuple(content_terms(question, drop_meta=True))
-    named = frozenset(t for n in names(question) for t in content_terms(n))
-    return Query(text=text, terms=terms, question=question, follow_up=bool(previous), analysis=analyse(question),
-                 own=own, names=named)
+    return Query(text=text, terms=terms, question=question, follow_up=bool(previous),
+                 analysis=_analyse(question, read), own=read.own, names=frozenset(read.names))
 
 
 def read(question: str, history: Sequence[str] | None, correct: Callable[[str], str], max_history: int,
@@ -111,9 +114,8 @@ def read(question: str, history: Sequence[str] | None, correct: Callable[[str], 
         earlier = correct(earlier.encode("utf-8", "replace").decode("utf-8"))
         previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
     question = correct(question)
-    if previous and is_follow_up(question):
-        return make_query(question, previous)
-    return make_query(question)
+    read = wording(question)  # its words, read once
+    return _query(question, previous if previous and _follows(question, read.own) else None, read)
 
 
 _FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|"
@@ -172,7 +174,11 @@ def is_follow_up(question: str) -> bool:
     >>> is_follow_up("Why?"), is_follow_up("why is that"), is_follow_up("Why do cats purr?")
     (True, True, False)
     """
-    terms = content_terms(question, drop_meta=True)
+    return _follows(question, wording(question).own)
+
+
+def _follows(question: str, terms: tuple[str, ...]) -> bool:
+    """`is_follow_up` given the question's own content terms."""
     if _FOLLOW_UP.search(question) and len(terms) <= 5:
         return True
     if _BARE_FOLLOW_UP.search(question) and not terms:
@@ -188,10 +194,17 @@ def analyse(question: str) -> Question:
     >>> q.why, [f.kind for f in q.facts], q.several
     (True, ['date'], False)
     """
+    return _analyse(question, wording(question))
+
+
+def _analyse(question: str, read: Wording) -> Question:
+    """`analyse` with the question's words already read."""
     where, one = position_reference(question)
     unit = _HOW_MANY_UNIT.search(question)
+    counted = unit.group(1).lower() if unit else None
     return Question(question, _facts(question), asks_why(question), is_list_question(question), where, one,
-                    asks_yes_no(question), stem(unit.group(1).lower()) if unit else None, _said(question))
+                    asks_yes_no(question), (read.stems.get(counted) or stem(counted)) if counted else None,
+                    _said(question, read))
 
 
 _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|amount|proportion|share|quantity|size|sum|price|cost|figure)|"
@@ -271,15 +284,16 @@ def _facts(question: str) -> tuple[Fact, ...]:
     return tuple(facts)
 
 
-def _said(question: str) -> frozenset[str]:
+def _said(question: str, read: Wording) -> frozenset[str]:
     """The question's words and names, lower-cased (`Question.said`)."""
-    return frozenset({w.lower() for w in _NAME.findall(question)} | set(words(question)))
+    return frozenset({w.lower() for w in _NAME.findall(question)} | set(read.words))
 
 
 def _new_names(sentence: str, said: frozenset[str]) -> bool:
     """Whether the sentence holds a capitalised word, past its first, that the question (`said`) does not.
 
-    >>> _new_names("It was made by Nintendo.", _said("Who made it?")), _new_names("It was made.", _said("Who made it?"))
+    >>> said = analyse("Who made it?").said
+    >>> _new_names("It was made by Nintendo.", said), _new_names("It was made.", said)
     (True, False)
     """
     return any(m.start() > 0 and m.group().lower() not in said for m in _NAME.finditer(sentence))

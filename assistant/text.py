@@ -1,10 +1,11 @@
-"""Words, stems, names, follow-ups and spelling: the small bits of language the retriever and
-the answerer share (what a question asks for is read in `question.py`). English only; other
+"""Words, stems, names and spelling: the small bits of language the retriever and the decision
+share (a question, follow-ups included, is read in `question.py`). English only; other
 languages fall back to plain lower-cased words."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 _WORD = re.compile(r"\w+(?:[-’']\w+)*", re.UNICODE)
@@ -102,6 +103,30 @@ def names(text: str) -> list[str]:
     ['Sergey Lavrov', 'Moscow']
     """
     return [m.group(0) for m in name_spans(text)]
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A text's words, read in one pass (`wording`): what reading a question needs of them."""
+
+    words: tuple[str, ...]  # `words`
+    terms: tuple[str, ...]  # `content_terms`
+    own: tuple[str, ...]  # `content_terms(drop_meta=True)`: what it asks about, meta words left out
+    names: tuple[str, ...]  # the content terms of its `names`
+    stems: dict[str, str]  # each of its words' stem
+
+
+def wording(text: str) -> Wording:
+    """`words`, `content_terms` (with and without meta words), the terms of its names, and each
+    word's stem, in one pass.
+
+    >>> w = wording("What does the article say about Kim Jong-un?")
+    >>> w.own, w.names, w.stems["does"]
+    (('kim', 'jong-un', 'jong', 'un'), ('kim', 'jong-un', 'jong', 'un'), 'doe')
+    """
+    ws = words(text)
+    return Wording(tuple(ws), tuple(content_terms(text)), tuple(content_terms(text, drop_meta=True)),
+                   tuple(t for n in names(text) for t in content_terms(n)), {w: stem(w) for w in ws})
 
 
 # --------------------------------------------------------------- spelling
