@@ -218,6 +218,9 @@ class Chat:
         Never raises: a refused question or an internal error becomes a short notice in the chat."""
         history = list(history or [])
         asked = history + [{"role": "user", "content": render.question_html(message)}]
+        if documents is not None and not documents:  # every document unticked: say so in plain words
+            yield asked + [{"role": "assistant", "content": render.notice_html(NONE_CHOSEN, "refused")}]
+            return
         yield asked + [{"role": "assistant", "content": render.pending_html()}]
         try:
             assistant = self.holder.get()
@@ -339,6 +342,9 @@ class Chat:
 
     def info_html(self) -> str:
         return render.info_html(self.holder.info, self.documents())
+
+
+NONE_CHOSEN = "Tick at least one document under Documents to search it."
 
 
 def _scope(assistant: Assistant, documents: list[str] | None) -> list[str] | None:

@@ -67,6 +67,15 @@ def test_respond_streams_the_answer_and_ends_with_it_and_its_sources(chat, spy):
     assert "[1]" in final and "<mark>" in final
 
 
+def test_no_document_ticked_is_one_plain_line_and_asks_nothing(chat, spy):
+    from ui.app import NONE_CHOSEN
+
+    asked = len(spy.answers)
+    steps = list(chat.respond(Q1, [], documents=[]))
+    assert NONE_CHOSEN in last_reply(steps[-1]) and "documents is empty" not in last_reply(steps[-1])
+    assert len(spy.answers) == asked  # the assistant was not asked
+
+
 def test_follow_ups_send_the_earlier_questions_from_the_chat_history(chat, spy):
     history = list(chat.respond(Q1, []))[-1]
     list(chat.respond(Q2, history))
