@@ -24,8 +24,6 @@ from index.errors import AssistantError, UsageError
 from .options import STORE_HELP, parse_store_option
 
 DEFAULT_OUT = Path("assistant-index")
-# The SQuAD 2.0 files beside the project (../shared/data): `eval --decline` and `judge` (train/) read them.
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 class _Group(TyperGroup):

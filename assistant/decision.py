@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -130,7 +130,6 @@ class Verdict:
     confidence: float
     declined: bool
     why: str = ""
-    features: dict[str, float] = field(default_factory=dict)
 
 
 class Decider:
@@ -207,7 +206,6 @@ class Decider:
         out: dict[int, Candidate] = {}
         judged = judged or {}
         for rank, chunk in enumerate(ranked):
-            passage = self.index.chunks[chunk.index]
             for s in chunk.sentences:
                 if s.index in out:
                     continue
@@ -261,7 +259,7 @@ class Decider:
         answered only by a quote that holds one: `candidates` puts those first, so when the first
         lacks it, none has it. A question about the document's own parts is answered by them,
         unless a threshold was set by hand."""
-        cands, confidence, features = self.assess(query, ranked, judged)
+        cands, confidence, _ = self.assess(query, ranked, judged)
         lacking = bool(cands) and bool(cands[0].missing)
         about = self.settings.decline_below is None and self.about_the_document(query, ranked)
         declined = not cands or lacking or (confidence < self.threshold() and not about)
@@ -270,7 +268,7 @@ class Decider:
             top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index), default=None)
             if top is not None and top.missing and (lacking or top.sentence.score >= self.settings.min_support):
                 why = f" It touches on the subject but gives no {' or '.join(sorted(f.describe() for f in top.missing))}."
-        return Verdict(cands, confidence, declined, why, features)
+        return Verdict(cands, confidence, declined, why)
 
 
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")

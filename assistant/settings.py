@@ -19,6 +19,9 @@ from index import BuildSettings, ChunkerSettings, LoadLimits
 from index.cache import cache_dir
 
 DEFAULT_DOCUMENT = Path(__file__).parent / "data" / "kim-jong-un-russia-support.txt"
+# The public SQuAD 2.0 files beside the project (../shared/data): the judge's training and
+# calibration (train/) and the decline benchmark's calibration split (eval/) read them.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
 def default_index_dir(store: str = "") -> Path:

@@ -193,7 +193,6 @@ def _squad_eval(path: Path, articles: Optional[str], limit: Optional[int], overr
                 json_out: Optional[str], readme: Optional[Path], gate: Optional[Path], no_gate: bool,
                 report: Optional[Path] = None) -> None:
     """`assistant eval --squad FILE`: run eval/squad.py's runner, print its table, write JSON/README, apply the gate."""
-    from .readme import replace_block
     from .runner import DEFAULT_GATE, parse_overrides
     from .squad import (SquadDataError, chart, check_gate, is_heldout, load_squad, readme_block, run_squad,
                         terminal_table, thresholds_table, write_report)
@@ -244,10 +243,7 @@ def _squad_eval(path: Path, articles: Optional[str], limit: Optional[int], overr
     if report:
         typer.echo(f"report: {write_report(run, results, Path(report))}", err=to_err)
     if readme:
-        try:
-            replace_block(readme, "squad-figures", readme_block(run))
-        except (OSError, ValueError) as exc:
-            raise _usage_error(f"cannot update {readme}: {exc}") from None
+        _replace_readme_block(readme, "squad-figures", readme_block(run))
         if thresholds_table(run):
             chart(run, readme.parent / "docs" / "squad-abstention.png")
         typer.echo(f"updated: {readme}", err=to_err)
@@ -277,6 +273,16 @@ def _settings(settings_overrides: dict):
         return apply_overrides(Settings.from_env(), settings_overrides)
     except ValueError as exc:
         raise _usage_error(f"bad --override: {str(exc).splitlines()[0]}") from None
+
+
+def _replace_readme_block(readme: Path, name: str, content: str) -> None:
+    """Write a run's block into the README (`eval.readme.replace_block`); a failure is one usage error."""
+    from .readme import replace_block
+
+    try:
+        replace_block(readme, name, content)
+    except (OSError, ValueError) as exc:
+        raise _usage_error(f"cannot update {readme}: {exc}") from None
 
 
 def _write_json(results: dict, json_out: Optional[str]) -> None:
@@ -323,7 +329,6 @@ def _decline_eval(set_file: Optional[Path], split: str, predictions: Optional[Pa
     JSON/README/report, apply the gate's decline section."""
     from .decline import (DEFAULT_SET, SPLITS, DeclineDataError, check_gate, load_predictions, load_rows,
                           markdown_block, run_decline, score_predictions, terminal_table, write_report)
-    from .readme import replace_block
     from .runner import DEFAULT_GATE, parse_overrides
 
     to_err = json_out == "-"
@@ -387,10 +392,7 @@ def _decline_eval(set_file: Optional[Path], split: str, predictions: Optional[Pa
     if report:
         typer.echo(f"report: {write_report(results, Path(report))}", err=to_err)
     if readme:
-        try:
-            replace_block(readme, "decline-figures", markdown_block(results))
-        except (OSError, ValueError) as exc:
-            raise _usage_error(f"cannot update {readme}: {exc}") from None
+        _replace_readme_block(readme, "decline-figures", markdown_block(results))
         typer.echo(f"updated: {readme}", err=to_err)
     if gate_data is not None:
         _report_gate(gate_file, "decline", failures, to_err)

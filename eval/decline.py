@@ -164,7 +164,7 @@ def load_predictions(path: Path | str) -> dict[str, DeclinePrediction]:
 def squad_files() -> list[Path]:
     """Where `squad:TITLE` is looked up, in order: the held-out file (test split), then the shared
     training and dev files (calibration split), `../shared/data` beside the project."""
-    from assistant.cli import SHARED_DATA
+    from assistant.settings import SHARED_DATA
     from .squad import HELDOUT
 
     return [HELDOUT, SHARED_DATA / "squad2-train-10-articles.json",

@@ -16,7 +16,7 @@ Synth = Literal["facts", "squad"]  # train.settings.SYNTH_SHARE's keys (a test c
 
 
 def _training_files(data: Optional[List[Path]]) -> list[Path]:
-    from assistant.cli import SHARED_DATA  # here: assistant.cli loads this module while it starts
+    from assistant.settings import SHARED_DATA  # here: the verb's help must not load settings
 
     files = list(data or sorted(SHARED_DATA.glob("*.json")))
     missing = [str(f) for f in files if not f.is_file()]
@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
         the decline benchmark's calibration split."""
         import tempfile
 
-        from assistant.cli import SHARED_DATA
+        from assistant.settings import SHARED_DATA
         from assistant.judge import BUNDLED
         from assistant.settings import DEFAULT_DOCUMENT
 
