@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -23,10 +24,10 @@ from index import LoadedIndex
 from index.errors import ModelError
 
 from .judge import BUNDLED, Judge, Judgement, segment
-from .question import STRUCTURE, Fact, Query, Question, provides
+from .question import NAME_WORD, STRUCTURE, Fact, Query, Question
 from .retrieval import ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
-from .text import content_terms
+from .text import content_terms, stem, words
 
 QUESTION_FLAGS = ("several", "why", "polar", "part", "unseen")  # what `question_flags` reads of the question
 # The sign each weight of the decision may take: evidence (the judge's reading, the retrieval
@@ -107,6 +108,104 @@ def _logistic(features: dict[str, float], names, mean, scale, weights, bias: flo
 
 CALIBRATE = "recalibrate with: assistant judge calibrate"
 
+
+
+# --------------------------------------------------------------- what a sentence holds
+# The kinds of fact a question asks for (`question.Fact`) as a sentence may hold them: read
+# loosely, so that they refuse only a quote that holds no such thing at all.
+
+_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+                         r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|percent|half|"
+                         r"single|double|twice|both)\b", re.I)
+_MONTHS = ("january february march april may june july august september october november december "
+           "monday tuesday wednesday thursday friday saturday sunday").split()
+_YEAR_NUMBER = r"(?:1[5-9]\d\d|20\d\d)"
+_HAS_DATE = re.compile(r"\b(" + _YEAR_NUMBER + r"|\d{1,2}/\d{1,2}|\d{1,2}(?:st|nd|rd|th)|" + "|".join(_MONTHS) + r"|centur(?:y|ies)|\d0s|decades?)\b", re.I)
+_YEAR = re.compile(r"\b(?:in|since|by|of|from|until) " + _YEAR_NUMBER + r"\b")
+
+_NUMBER_WORD = re.compile(r"\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                          r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|both|"
+                          r"single|double|twice)\b", re.I)
+
+_HAS_TIME = re.compile(r"\d|\b(?:" + "|".join(_MONTHS) + r"|centur(?:y|ies)|decades?|years?|months?|weeks?|days?|"
+                       r"ago|since|until|till|before|after|during|then|now|today|yesterday|tomorrow|recent(?:ly)?|"
+                       r"later|earlier|once|when|while|era|period|age|times?|early|late|season|summer|winter|spring|"
+                       r"autumn|fall|night|morning|evening|dynasty|reign|war|first|last|next|previous|former|soon|"
+                       r"already|yet|eventually|immediately|originally|initially|finally)\b", re.I)
+_PERSON_NOUN = re.compile(r"\b(?:he|she|him|her|his|they|them|people|person|persons|man|men|woman|women|children|leaders?|"
+                          r"president|minister|officials?|government|director|actors?|actress|writers?|authors?|"
+                          r"founders?|king|queen|ruler|generals?|commanders?|members?|players?|team|company|"
+                          r"developers?|designers?|producers?|singers?|engineers?|scientists?|researchers?|users?|"
+                          r"holders?|owners?|licensees?|licensors?|recipients?|authorities|workers|staff|family|"
+                          r"fans|critics|audiences?|voters|citizens|residents|soldiers|troops|emperor|pope|"
+                          r"composer|pianist|artist|musician|band|group|committee|council|court|board)\b", re.I)
+# Someone named by what they do ("the lighthouse keeper", "a pianist"), less words of that shape that name no one.
+_AGENT = re.compile(r"\b(?!(?:other|under|never|over|after|however|whether|either|neither|rather|together|water|"
+                    r"order|number|power|paper|matter|border|major|minor|error|factor|sector|colou?r|interior|"
+                    r"exterior|superior|prior|floor|door|per|her|ever|further|later|earlier|former|latter|"
+                    r"better|greater|higher|lower|larger|smaller|longer|older|newer|fewer|center|centre|"
+                    r"summer|winter|letter|chapter|member|super|cancer|corner|monster|silver|liver|river|"
+                    r"weather|fiber|fibre|layer|wonder|murder|answer|offer|anger|danger|finger|dinner|"
+                    r"motor|mirror|horror|honor|honour|humor|humour|labor|labour|favor|favour|vapor|"
+                    r"christian|median|meridian|indian|asian|russian|italian|canadian|persian|"
+                    r"exist|list|mist|twist|wrist|assist|resist|insist|consist|persist|against|amidst)s?\b)"
+                    r"[a-z]{2,}(?:er|or|ist|ian|ess|ee)s?\b", re.I)
+_PLACE_NOUN = re.compile(r"\b(?:city|cities|country|countries|nation|region|capital|border|state|province|island|"
+                         r"coast|town|village|area|territory|headquarters|abroad|overseas|home|site|location|"
+                         r"north|south|east|west|northern|southern|eastern|western|here|there|where|inside|"
+                         r"outside|near|street|building|studio|station|port|sea|ocean|river|mountain|land|world|"
+                         r"continent|place|places|venue|front|base|plant|factory|market|online)\b",
+                         re.I)
+
+def _new_names(sentence: str, said: frozenset[str]) -> bool:
+    """Whether the sentence holds a capitalised word, past its first, that the question (`said`) does not.
+
+    >>> from assistant.question import analyse
+    >>> said = analyse("Who made it?").said
+    >>> _new_names("It was made by Nintendo.", said), _new_names("It was made.", said)
+    (True, False)
+    """
+    return any(m.start() > 0 and m.group().lower() not in said for m in NAME_WORD.finditer(sentence))
+
+
+def provides(sentence: str, fact: Fact, asked: Question) -> bool:
+    """Whether a sentence holds the fact `asked` asks for: a number (one counting the thing asked
+    about, for "how many X"; a bare year is no amount), a date, a time, someone (a name the
+    question does not hold, a word for people, or someone named by what they do) or a place.
+
+    >>> from assistant.question import analyse
+    >>> provides("The lighthouse keeper rows at dawn.", Fact("person"), analyse("Who rows?"))
+    True
+    >>> provides("It rows at dawn.", Fact("person"), analyse("Who rows?"))
+    False
+    >>> provides("It rained.", Fact("time"), analyse("When did it rain?"))
+    False
+    >>> provides("It waned after 1991.", Fact("date"), analyse("In what year?"))
+    True
+    >>> provides("It sent two ships in 2023.", Fact("number"), analyse("How many ships?"))
+    True
+    >>> provides("It sent ships in 2023.", Fact("number"), analyse("How many ships?"))
+    False
+    """
+    if fact.kind == "number":
+        want = asked.unit
+        if want is None:  # "how much": an amount, and a bare year is not one
+            return bool(_HAS_NUMBER.search(_YEAR.sub(" ", sentence)))
+        # "how many days": a number must count that thing ("two days"), not any number.
+        toks = words(sentence)
+        for i, w in enumerate(toks):
+            if _NUMBER_WORD.fullmatch(w) and want in {stem(t) for t in toks[i + 1:i + 4]}:
+                return True
+        return False
+    if fact.kind == "date":
+        return bool(_HAS_DATE.search(sentence))
+    if fact.kind == "time":
+        return bool(_HAS_TIME.search(sentence))
+    if fact.kind == "person":
+        return _new_names(sentence, asked.said) or bool(_PERSON_NOUN.search(sentence) or _AGENT.search(sentence))
+    if fact.kind == "place":
+        return _new_names(sentence, asked.said) or bool(_PLACE_NOUN.search(sentence))
+    return True
 
 
 @dataclass

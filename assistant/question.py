@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .text import NAME_RUN, Wording, content_terms, name_spans, stem, wording, words
+from .text import NAME_RUN, Wording, name_spans, stem, wording
 
 FACT_KINDS = ("number", "date", "time", "person", "place")
 
@@ -79,20 +79,29 @@ def make_query(question: str, previous: str | None = None, previous_weight: floa
     >>> make_query("and Japan?", "How does South Korea react?").text
     'How does Japan react?'
     """
-    return _query(question, previous, wording(question), previous_weight)
+    return _query(*_reading(question, previous, lean=True), previous_weight)
 
 
-def _query(question: str, previous: str | None, read: Wording, previous_weight: float = 0.5) -> Query:
-    """`make_query` with `question`'s words already read."""
-    swapped = swap_names(question, previous) if previous else None
-    if swapped:
-        return make_query(swapped)
+def _reading(question: str, previous: str | None, lean: bool) -> tuple[str, str | None, Wording, Wording | None]:
+    """The question, the earlier question it leans on (None when it does not: `lean` says it must
+    when there is one) and the words of both, read once. A follow-up that only names something
+    else is the earlier question asked about that (`swap_names`), leaning on nothing."""
+    read, earlier = wording(question), wording(previous) if previous else None
+    if previous is None or earlier is None or not (lean or _follows(question, read.own)):
+        return question, None, read, None
+    swapped = swap_names(question, previous, earlier.spans)
+    return (swapped, None, wording(swapped), None) if swapped else (question, previous, read, earlier)
+
+
+def _query(question: str, previous: str | None, read: Wording, earlier: Wording | None,
+           previous_weight: float = 0.5) -> Query:
+    """`make_query` with the words of `question` and `previous` already read."""
     terms: dict[str, float] = {}
     for t in read.own:
         terms[t] = 1.0
     text = question
-    if previous:
-        for t in content_terms(previous, drop_meta=True):
+    if previous and earlier:
+        for t in earlier.own:
             terms.setdefault(t, previous_weight)
         text = f"{previous} {question}"
     if not terms:  # a question made only of meta words still searches something
@@ -114,8 +123,7 @@ def read(question: str, history: Sequence[str] | None, correct: Callable[[str], 
         earlier = correct(earlier.encode("utf-8", "replace").decode("utf-8"))
         previous = make_query(earlier, previous).text if (previous and is_follow_up(earlier)) else earlier
     question = correct(question)
-    read = wording(question)  # its words, read once
-    return _query(question, previous if previous and _follows(question, read.own) else None, read)
+    return _query(*_reading(question, previous, lean=False))  # its words (and the earlier question's), read once
 
 
 _FOLLOW_UP = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|"
@@ -130,7 +138,7 @@ _CONNECTOR = re.compile(r"^\s*(?:and|but|also|so|then|and what about|what about|
                         r"and in|in)\b\s*", re.I)
 
 
-def swap_names(question: str, previous: str) -> str | None:
+def swap_names(question: str, previous: str, spans: Sequence[tuple[int, int]] | None = None) -> str | None:
     """The earlier question asked again about another name, for a follow-up that is only a name.
 
     Only when the earlier question names one thing (or several joined by "and"), and not as one
@@ -150,13 +158,13 @@ def swap_names(question: str, previous: str) -> str | None:
     new = NAME_RUN.fullmatch(rest)
     if new is None:
         return None
-    spans = name_spans(previous)
+    spans = list(spans if spans is not None else (m.span() for m in name_spans(previous)))  # the earlier names
     if not spans:
         return None
-    start, end = spans[0].start(), spans[0].end()
+    start, end = spans[0]
     rest_spans = spans[1:]
-    while rest_spans and re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:rest_spans[0].start()]):
-        end = rest_spans.pop(0).end()
+    while rest_spans and re.fullmatch(r"\s*(?:,|and|or|,\s*and)\s*", previous[end:rest_spans[0][0]]):
+        end = rest_spans.pop(0)[1]
     if rest_spans or re.search(r"\b(?:between|among|amongst)\s*$", previous[:start], re.I):
         return None
     old = previous[start:end]
@@ -213,53 +221,13 @@ _NUMBER_Q = re.compile(r"\b(how many|how much|what (?:number|percentage|percent|
                        re.I)
 _DATE_Q = re.compile(r"\b(what (?:date|day|month|year|years)|which (?:date|day|month|year|years)|on what date|in what year|"
                      r"by year|how long ago|since when|what time)\b", re.I)
-_HAS_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
-                         r"hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens|percent|half|"
-                         r"single|double|twice|both)\b", re.I)
-_MONTHS = ("january february march april may june july august september october november december "
-           "monday tuesday wednesday thursday friday saturday sunday").split()
-_YEAR_NUMBER = r"(?:1[5-9]\d\d|20\d\d)"
-_HAS_DATE = re.compile(r"\b(" + _YEAR_NUMBER + r"|\d{1,2}/\d{1,2}|\d{1,2}(?:st|nd|rd|th)|" + "|".join(_MONTHS) + r"|centur(?:y|ies)|\d0s|decades?)\b", re.I)
-_YEAR = re.compile(r"\b(?:in|since|by|of|from|until) " + _YEAR_NUMBER + r"\b")
 _HOW_MANY_UNIT = re.compile(r"\bhow many ([a-z][\w-]*)", re.I)
-_NUMBER_WORD = re.compile(r"\d[\d,.]*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-                          r"twenty|thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|several|both|"
-                          r"single|double|twice)\b", re.I)
 
 
 _TIME_Q = re.compile(r"^\W*when (?:did|was|were|will|had|has|have)\b", re.I)
 _PERSON_Q = re.compile(r"^\W*(?:who|whom)\b(?! (?:is|are|was|were) (?:it|this|that) (?:for|about)\b)", re.I)
 _PLACE_Q = re.compile(r"^\W*where (?:is|are|was|were|did|does|do|can|could|will|would|has|have|had)\b", re.I)
-_HAS_TIME = re.compile(r"\d|\b(?:" + "|".join(_MONTHS) + r"|centur(?:y|ies)|decades?|years?|months?|weeks?|days?|"
-                       r"ago|since|until|till|before|after|during|then|now|today|yesterday|tomorrow|recent(?:ly)?|"
-                       r"later|earlier|once|when|while|era|period|age|times?|early|late|season|summer|winter|spring|"
-                       r"autumn|fall|night|morning|evening|dynasty|reign|war|first|last|next|previous|former|soon|"
-                       r"already|yet|eventually|immediately|originally|initially|finally)\b", re.I)
-_PERSON_NOUN = re.compile(r"\b(?:he|she|him|her|his|they|them|people|person|persons|man|men|woman|women|children|leaders?|"
-                          r"president|minister|officials?|government|director|actors?|actress|writers?|authors?|"
-                          r"founders?|king|queen|ruler|generals?|commanders?|members?|players?|team|company|"
-                          r"developers?|designers?|producers?|singers?|engineers?|scientists?|researchers?|users?|"
-                          r"holders?|owners?|licensees?|licensors?|recipients?|authorities|workers|staff|family|"
-                          r"fans|critics|audiences?|voters|citizens|residents|soldiers|troops|emperor|pope|"
-                          r"composer|pianist|artist|musician|band|group|committee|council|court|board)\b", re.I)
-# Someone named by what they do ("the lighthouse keeper", "a pianist"), less words of that shape that name no one.
-_AGENT = re.compile(r"\b(?!(?:other|under|never|over|after|however|whether|either|neither|rather|together|water|"
-                    r"order|number|power|paper|matter|border|major|minor|error|factor|sector|colou?r|interior|"
-                    r"exterior|superior|prior|floor|door|per|her|ever|further|later|earlier|former|latter|"
-                    r"better|greater|higher|lower|larger|smaller|longer|older|newer|fewer|center|centre|"
-                    r"summer|winter|letter|chapter|member|super|cancer|corner|monster|silver|liver|river|"
-                    r"weather|fiber|fibre|layer|wonder|murder|answer|offer|anger|danger|finger|dinner|"
-                    r"motor|mirror|horror|honor|honour|humor|humour|labor|labour|favor|favour|vapor|"
-                    r"christian|median|meridian|indian|asian|russian|italian|canadian|persian|"
-                    r"exist|list|mist|twist|wrist|assist|resist|insist|consist|persist|against|amidst)s?\b)"
-                    r"[a-z]{2,}(?:er|or|ist|ian|ess|ee)s?\b", re.I)
-_PLACE_NOUN = re.compile(r"\b(?:city|cities|country|countries|nation|region|capital|border|state|province|island|"
-                         r"coast|town|village|area|territory|headquarters|abroad|overseas|home|site|location|"
-                         r"north|south|east|west|northern|southern|eastern|western|here|there|where|inside|"
-                         r"outside|near|street|building|studio|station|port|sea|ocean|river|mountain|land|world|"
-                         r"continent|place|places|venue|front|base|plant|factory|market|online)\b",
-                         re.I)
-_NAME = re.compile(r"\b[A-Z][\w’'-]*")
+NAME_WORD = re.compile(r"\b[A-Z][\w’'-]*")  # a capitalised word
 
 
 def _facts(question: str) -> tuple[Fact, ...]:
@@ -286,56 +254,7 @@ def _facts(question: str) -> tuple[Fact, ...]:
 
 def _said(question: str, read: Wording) -> frozenset[str]:
     """The question's words and names, lower-cased (`Question.said`)."""
-    return frozenset({w.lower() for w in _NAME.findall(question)} | set(read.words))
-
-
-def _new_names(sentence: str, said: frozenset[str]) -> bool:
-    """Whether the sentence holds a capitalised word, past its first, that the question (`said`) does not.
-
-    >>> said = analyse("Who made it?").said
-    >>> _new_names("It was made by Nintendo.", said), _new_names("It was made.", said)
-    (True, False)
-    """
-    return any(m.start() > 0 and m.group().lower() not in said for m in _NAME.finditer(sentence))
-
-
-def provides(sentence: str, fact: Fact, asked: Question) -> bool:
-    """Whether a sentence holds the fact `asked` asks for: a number (one counting the thing asked
-    about, for "how many X"; a bare year is no amount), a date, a time, someone (a name the
-    question does not hold, a word for people, or someone named by what they do) or a place.
-
-    >>> provides("The lighthouse keeper rows at dawn.", Fact("person"), analyse("Who rows?"))
-    True
-    >>> provides("It rows at dawn.", Fact("person"), analyse("Who rows?"))
-    False
-    >>> provides("It rained.", Fact("time"), analyse("When did it rain?"))
-    False
-    >>> provides("It waned after 1991.", Fact("date"), analyse("In what year?"))
-    True
-    >>> provides("It sent two ships in 2023.", Fact("number"), analyse("How many ships?"))
-    True
-    >>> provides("It sent ships in 2023.", Fact("number"), analyse("How many ships?"))
-    False
-    """
-    if fact.kind == "number":
-        want = asked.unit
-        if want is None:  # "how much": an amount, and a bare year is not one
-            return bool(_HAS_NUMBER.search(_YEAR.sub(" ", sentence)))
-        # "how many days": a number must count that thing ("two days"), not any number.
-        toks = words(sentence)
-        for i, w in enumerate(toks):
-            if _NUMBER_WORD.fullmatch(w) and want in {stem(t) for t in toks[i + 1:i + 4]}:
-                return True
-        return False
-    if fact.kind == "date":
-        return bool(_HAS_DATE.search(sentence))
-    if fact.kind == "time":
-        return bool(_HAS_TIME.search(sentence))
-    if fact.kind == "person":
-        return _new_names(sentence, asked.said) or bool(_PERSON_NOUN.search(sentence) or _AGENT.search(sentence))
-    if fact.kind == "place":
-        return _new_names(sentence, asked.said) or bool(_PLACE_NOUN.search(sentence))
-    return True
+    return frozenset({w.lower() for w in NAME_WORD.findall(question)} | set(read.words))
 
 
 _WHY_Q = re.compile(r"\bwhy\b|\bwhat (?:drives|drove|motivates|motivated|explains|caused|causes|is behind)\b|\bfor what reasons?\b|"

@@ -114,6 +114,7 @@ class Wording:
     own: tuple[str, ...]  # `content_terms(drop_meta=True)`: what it asks about, meta words left out
     names: tuple[str, ...]  # the content terms of its `names`
     stems: dict[str, str]  # each of its words' stem
+    spans: tuple[tuple[int, int], ...] = ()  # where its `name_spans` lie
 
 
 def wording(text: str) -> Wording:
@@ -125,8 +126,10 @@ def wording(text: str) -> Wording:
     (('kim', 'jong-un', 'jong', 'un'), ('kim', 'jong-un', 'jong', 'un'), 'doe')
     """
     ws = words(text)
+    spans = [m.span() for m in name_spans(text)]
     return Wording(tuple(ws), tuple(content_terms(text)), tuple(content_terms(text, drop_meta=True)),
-                   tuple(t for n in names(text) for t in content_terms(n)), {w: stem(w) for w in ws})
+                   tuple(t for s, e in spans for t in content_terms(text[s:e])), {w: stem(w) for w in ws},
+                   tuple(spans))
 
 
 # --------------------------------------------------------------- spelling

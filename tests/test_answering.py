@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from assistant import Answer, Assistant, GroundingError, InvalidQuestion
 from assistant.answering import check_grounding, list_group, render_text
-from assistant.question import Fact, analyse, provides
+from assistant.decision import provides
+from assistant.question import Fact, analyse
 from assistant.types import Citation
 from tests_helpers import assert_grounded
 
