@@ -203,3 +203,30 @@ def test_serve_answers_mcp_over_http_behind_its_auth(real_index_dir):
                         await check_bad_input(client)
 
             run(main)
+
+
+@pytest.mark.integration
+def test_the_readme_client_configuration_starts_the_server(tmp_path):
+    """The README's MCP client configuration, run as a client would: its command and args, over stdio."""
+    import json
+    import re
+    import shutil
+    from pathlib import Path
+
+    from conftest import ROOT
+
+    blocks = re.findall(r"```json\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), flags=re.S)
+    servers = [json.loads(b)["mcpServers"] for b in blocks if "mcpServers" in b]
+    assert len(servers) == 1
+    (config,) = servers[0].values()
+    assert config["args"][0] == "mcp"
+    command = shutil.which(config["command"]) or str(Path(sys.executable).with_name(config["command"]))
+    params = StdioServerParameters(command=command, args=config["args"],
+                                   env=child_env() | {"XDG_CACHE_HOME": str(tmp_path)})
+
+    async def main():
+        async with Client(params) as client:
+            await check_tools(client)
+            await check_off_topic(client)
+
+    run(main)
