@@ -203,12 +203,21 @@ class GroundedServer(MCPServer):
         return [ReadResourceContents(content=text, mime_type="text/plain")]
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("grounded-assistant")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return ""
+
+
 def build_server(served: "Assistant | Callable[[], Assistant]") -> GroundedServer:
     """The MCP server over an assistant, or over `served()` asked at every call (a holder's `get`, so a
     rebuilt index is picked up)."""
     get = served if callable(served) and not isinstance(served, Assistant) else (lambda: served)
     server = GroundedServer(get, name="grounded-assistant", title="Grounded assistant", instructions=INSTRUCTIONS,
-                            log_level="WARNING")
+                            version=_version(), log_level="WARNING")
     read_only = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
     def run(fn: Callable[[Assistant], T]) -> T:
