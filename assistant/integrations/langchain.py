@@ -11,7 +11,8 @@ Each `Document`'s `page_content` is `document_text(doc_id)[start:end]`; its meta
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any, Optional, Union
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -31,7 +32,7 @@ class GroundedRetriever(BaseRetriever):
 
     assistant: Optional[Assistant] = Field(None, description="The assistant to ask; opened from `index_dir` "
                                                              "(the bundled article when None) if not given.")
-    index_dir: Optional[str] = Field(None, description="Index folder to open when no assistant is given.")
+    index_dir: Optional[Union[str, Path]] = Field(None, description="Index folder to open when no assistant is given.")
     mode: Mode = Field("passages", description="'passages' (Assistant.retrieve) or 'quotes' (Assistant.ask's "
                                                "verified quotes, [] when it declines).")
     k: Optional[int] = Field(None, description="Passages to return in 'passages' mode (the settings' k, 5, "
