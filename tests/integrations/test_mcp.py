@@ -135,6 +135,29 @@ def test_errors_are_the_lines_the_cli_prints(hashing_server):
     assert cli.output.strip() == f"error: {run(main)}"
 
 
+def test_a_bug_is_one_fixed_line_and_the_server_keeps_answering(hashing_server, caplog):
+    from ui.mcp_server import INTERNAL, build_server
+
+    assistant = hashing_server[0]
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom\nwith a second line")
+        return assistant
+
+    async def main():
+        async with Client(build_server(flaky)) as client:
+            with pytest.raises(MCPError) as err:
+                await client.call_tool("ask", {"question": ANSWERABLE})
+            assert (err.value.code, err.value.message) == (-32603, INTERNAL)
+            assert (await client.call_tool("ask", {"question": ANSWERABLE})).structured_content["citations"]
+
+    run(main)
+    assert "boom" in caplog.text  # the log keeps what the client is not told
+
+
 def test_an_unknown_resource_is_an_mcp_error(hashing_server):
     async def main():
         async with Client(hashing_server[1]) as client:
