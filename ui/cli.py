@@ -45,7 +45,8 @@ def register(app: typer.Typer) -> None:
             "Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION "
             "(token from $ASSISTANT_MILVUS_TOKEN); with --index, where that index's collection is served now.")),
     ) -> None:
-        """Start the chat in the browser (a Gradio app) and the REST API (/v1) on http://HOST:PORT.
+        """Start the chat in the browser (a Gradio app), the REST API (/v1) and the MCP server (/v1/mcp)
+        on http://HOST:PORT.
 
         The API also accepts `Authorization: Bearer TOKEN` when ASSISTANT_API_TOKEN is set."""
         # here, not at the top: `assistant ask` must not pay for plugins
@@ -97,6 +98,12 @@ def register(app: typer.Typer) -> None:
         if read_only:
             typer.echo("Read-only: documents cannot be added or removed from the page.", err=True)
         api = build_api(holder, Access(credentials, token), concurrency=api_concurrency, cors=cors)
+        try:  # the MCP tools at /v1/mcp, behind the same login or token (with the [mcp] extra)
+            from ui.mcp_http import mount_mcp
+        except ImportError:
+            mount_mcp = None
+        if mount_mcp is not None:
+            mount_mcp(api, holder, Access(credentials, token), host=host)
         try:
             url = launch(demo, host=host, port=port, auth=credentials, api=api, served=holder)
         except OSError as exc:
