@@ -3,8 +3,8 @@
 pypdf gives each page's text line by line, with the position and size of the text
 it came from. Lines are put back together here: a wider gap than the page's usual
 line spacing ends a paragraph, a line in a larger (or bold) font standing alone is a
-heading, a line opening with a bullet or `1.` starts a list item. Lines of a paragraph
-are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
+heading (numbered ones too: `3. Results`), a line opening with a bullet or `1.` in the body's
+font starts a list item. Lines of a paragraph are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
 line is joined again when the whole word is known (`infor-` + `mation`) and keeps
 its hyphen otherwise (`well-` + `known`); a paragraph that runs on over a page break
 is joined the same way. Bare page numbers and running headers or footers (the same
@@ -28,7 +28,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .blocks import BULLET, SENTENCE_END, Block
+from .blocks import BULLET, NUMBERED, SENTENCE_END, Block
 from .errors import DocumentError
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
@@ -121,7 +121,8 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str
 
     def heading_level(ln: Line) -> int:
         s = ln.text.strip()
-        if len(s) > 120 or BULLET.match(ln.text) or not body:
+        # a numbered line ("3. Financial Results") in a heading's font is a heading, not a list item
+        if len(s) > 120 or (BULLET.match(ln.text) and not NUMBERED.match(ln.text)) or not body:
             return 0
         if round(ln.size, 1) in big:
             return min(big.index(round(ln.size, 1)) + 1, 5)

@@ -1,0 +1,27 @@
+"""PDF headings read as sections (issue 25): a numbered heading in a heading's font is a heading."""
+
+from __future__ import annotations
+
+from index.pdf import Line, assemble
+
+
+def test_a_numbered_heading_in_a_larger_font_is_a_heading_and_never_glued_to_its_paragraph():
+    page = [Line("Annual Report", 700, 18), Line("3. Financial Results", 670, 14),
+            Line("Revenue grew by twelve percent this year.", 650, 11), Line("It was a good year for us.", 637, 11),
+            Line("4. Outlook", 610, 14), Line("The board expects steady growth.", 590, 11),
+            Line("1. first point of a list", 577, 11)]
+    text, blocks, _ = assemble([page], lambda w: False)
+    shown = [(b.kind, text[b.start:b.end]) for b in blocks]
+    assert shown == [("heading", "Annual Report"), ("heading", "3. Financial Results"),
+                     ("paragraph", "Revenue grew by twelve percent this year. It was a good year for us."),
+                     ("heading", "4. Outlook"), ("paragraph", "The board expects steady growth."),
+                     ("item", "first point of a list")]
+
+
+def test_a_bold_numbered_line_in_the_body_font_is_a_heading_but_a_bold_sentence_is_not():
+    page = [Line("2.1 Method", 700, 11, bold=True), Line("We measured the water every day.", 686, 11),
+            Line("We kept notes in a book.", 672, 11), Line("3) This ends a sentence.", 650, 11, bold=True)]
+    text, blocks, _ = assemble([page], lambda w: False)
+    assert [(b.kind, text[b.start:b.end]) for b in blocks][:2] == [
+        ("heading", "2.1 Method"), ("paragraph", "We measured the water every day. We kept notes in a book.")]
+    assert blocks[-1].kind == "item"
