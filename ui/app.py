@@ -65,6 +65,9 @@ STREAM_PAUSE = 0.04   # seconds between streamed quotes, so the answer visibly s
 INTERNAL_ERROR = "Something went wrong while answering this question. Please try again."
 
 CSS = """
+:root { --ga-subdued: #4b5563; }
+.dark { --ga-subdued: #a3acb9; }
+footer .show-api, footer .show-api * { color: var(--ga-subdued) !important; opacity: 1 !important; }
 .ga-header h1 { margin: 0.1em 0 0.15em; font-size: 1.55rem; line-height: 1.25; }
 .ga-description { margin: 0 0 0.3em; color: var(--body-text-color); opacity: 0.8; }
 .ga-question { white-space: pre-wrap; max-height: 14em; overflow-y: auto; }
@@ -74,39 +77,39 @@ CSS = """
 .ga-marker { font-weight: 600; white-space: nowrap; text-decoration: none; color: var(--link-text-color); }
 .ga-sources { margin-top: 0.8em; padding-top: 0.5em; border-top: 1px solid var(--border-color-primary); }
 .ga-sources-title { font-size: 0.78em; font-weight: 600; text-transform: uppercase; letter-spacing: 0.05em;
-  color: var(--body-text-color-subdued); margin-bottom: 0.25em; }
+  color: var(--ga-subdued); margin-bottom: 0.25em; }
 .ga-source { margin: 0.2em 0; }
 .ga-source summary { cursor: pointer; }
 .ga-source.ga-flash > summary { background: var(--color-accent-soft); border-radius: 4px; }
 .ga-source-n { font-weight: 600; }
 .ga-where { color: var(--body-text-color); }
-.ga-quoted { display: block; font-size: 0.8em; color: var(--body-text-color-subdued); margin: 0.2em 0 0; }
+.ga-quoted { display: block; font-size: 0.8em; color: var(--ga-subdued); margin: 0.2em 0 0; }
 .ga-passage { white-space: pre-wrap; font-size: 0.92em; line-height: 1.5; margin: 0.3em 0 0.5em;
   padding: 0.55em 0.75em; border-radius: 6px; background: var(--background-fill-secondary); }
 .ga-passage mark { background: #fde68a; color: #1f2937; padding: 0 0.1em; border-radius: 2px; }
 .ga-abstain-text { padding-left: 0.7em; border-left: 3px solid #d97706; font-style: italic; }
 .ga-related .ga-sources-title { color: #b45309; }
 .ga-notice { color: #b91c1c; }
-.ga-pending { color: var(--body-text-color-subdued); font-style: italic; }
+.ga-pending { color: var(--ga-subdued); font-style: italic; }
 .ga-info-title { font-weight: 600; margin-bottom: 0.4em; }
 .ga-docs { margin: 0 0 0.6em; padding-left: 1.1em; }
 .ga-doc-title { display: block; font-weight: 600; }
-.ga-doc-facts { display: block; font-size: 0.85em; color: var(--body-text-color-subdued); word-break: break-all; }
+.ga-doc-facts { display: block; font-size: 0.85em; color: var(--ga-subdued); word-break: break-all; }
 .ga-info dl { display: grid; grid-template-columns: auto 1fr; gap: 0.25em 0.7em; margin: 0; }
-.ga-info dt { color: var(--body-text-color-subdued); }
+.ga-info dt { color: var(--ga-subdued); }
 .ga-info dd { margin: 0; word-break: break-word; }
 .ga-source > summary { display: flex; flex-wrap: wrap; gap: 0 0.4em; align-items: baseline; }
 .ga-snippet { flex: 1 1 12em; min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
-  font-size: 0.85em; color: var(--body-text-color-subdued); }
+  font-size: 0.85em; color: var(--ga-subdued); }
 .ga-open, .ga-copy { font-size: 0.85em; color: var(--link-text-color); cursor: pointer; }
 .ga-actions { margin-top: 0.4em; display: flex; gap: 0.8em; }
 .ga-copy-md { display: none; }
-.ga-understood { margin-top: 0.5em; font-size: 0.85em; color: var(--body-text-color-subdued); }
+.ga-understood { margin-top: 0.5em; font-size: 0.85em; color: var(--ga-subdued); }
 .ga-doc-title { font-weight: 600; margin-bottom: 0.3em; }
 .ga-doc-text { white-space: pre-wrap; max-height: 55vh; overflow-y: auto; padding: 0.6em 0.8em; border-radius: 6px;
   background: var(--background-fill-secondary); line-height: 1.5; }
 .ga-doc-text mark { background: #fde68a; color: #1f2937; }
-.ga-doc-cut { font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0.2em 0; }
+.ga-doc-cut { font-size: 0.85em; color: var(--ga-subdued); margin: 0.2em 0; }
 .ga-status { margin: 0.3em 0; padding-left: 1.1em; font-size: 0.9em; }
 .ga-refused { color: #b91c1c; }
 #ga-open-request, #ga-open-go { display: none !important; }
@@ -233,6 +236,9 @@ JS = """
   };
   // Names that say what a control does.
   const name = () => {
+    document.querySelectorAll("#ga-chat a.ga-marker:not([aria-label])").forEach((a) => {
+      if (a.title) a.setAttribute("aria-label", a.title);
+    });
     const input = document.querySelector("#ga-input textarea");
     if (input && input.getAttribute("aria-label") !== "Ask a question") input.setAttribute("aria-label", "Ask a question");
     const toggle = document.querySelector("#ga-sidebar .toggle-button");

@@ -138,9 +138,9 @@ def answer_key(answer: Answer) -> str:
 
 def _marker(key: str, n: int, where: str = "") -> str:
     """The link `[n]` to source n; its accessible name says which source: 'Source 1: Intro, p. 2'."""
-    name = f"Source {n}: {where}" if where else f"Source {n}"
-    return (f'<a class="ga-marker" href="#ga-{key}-{n}" title="Show source {n}" '
-            f'aria-label="{escape(name)}">[{n}]</a>')
+    name = escape(f"Source {n}: {where}" if where else f"Source {n}")
+    # the chat's sanitizer keeps `title` only: the page's script copies it to `aria-label`
+    return f'<a class="ga-marker" href="#ga-{key}-{n}" title="{name}" aria-label="{name}">[{n}]</a>'
 
 
 def _where(c: Citation) -> str:
