@@ -25,3 +25,17 @@ def test_a_bold_numbered_line_in_the_body_font_is_a_heading_but_a_bold_sentence_
     assert [(b.kind, text[b.start:b.end]) for b in blocks][:2] == [
         ("heading", "2.1 Method"), ("paragraph", "We measured the water every day. We kept notes in a book.")]
     assert blocks[-1].kind == "item"
+
+
+def test_a_pdf_source_names_its_numbered_section_and_its_quote_has_no_heading(tmp_path, ui_settings):
+    from assistant import Assistant
+    from tests_helpers import make_pdf
+
+    pdf = make_pdf(tmp_path / "report.pdf", [[("Annual Report", 0.92, 18, True), ("3. Financial Results", 0.86, 14, True),
+                                              ("Revenue grew by twelve percent to four million euros.", 0.82, 11, False),
+                                              ("4. Outlook", 0.76, 14, True),
+                                              ("The board expects steady growth next year.", 0.72, 11, False)]])
+    answer = Assistant.from_paths([pdf], tmp_path / "index", ui_settings).ask("How much did revenue grow?")
+    first = answer.citations[0]
+    assert first.section == "3. Financial Results" and first.page == 1
+    assert first.quote.startswith("Revenue grew")
