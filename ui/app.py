@@ -475,6 +475,7 @@ class Chat:
         request = request or ""
         where = render.parse_open_spans(request.rsplit("#", 1)[0] if request.count("#") > 1 else request)
         assistant = self.holder.get()
+        page = gr.update(value=None, visible=False)
         if where is None or where[0] not in assistant.index.documents:
             html = render.notice_html("That document is no longer in the index.")
         else:
@@ -482,8 +483,26 @@ class Chat:
             text = assistant.index.documents[doc_id]
             html = render.document_html(assistant.index.titles.get(doc_id) or doc_id, text, *spans[0],
                                         more=spans[1:])
+            view = self.page_image(doc_id, spans)
+            if view is not None:
+                page = gr.update(value=view.image, visible=True,
+                                 label=f"Page {view.page}, the quote{'s' if len(spans) > 1 else ''} boxed in yellow")
         token = request.rsplit("#", 1)[1] if request.count("#") > 1 else ""
-        return f'<div data-open="{render.escape(token[:20])}">{html}</div>', gr.update(visible=True)
+        return f'<div data-open="{render.escape(token[:20])}">{html}</div>', page, gr.update(visible=True)
+
+    def page_image(self, doc_id: str, spans: list[tuple[int, int]]):
+        """For a PDF, the page of the first quote drawn with the source's quotes boxed (`ui.pages`); else None."""
+        index = self.holder.get().index
+        if not index.pages.get(doc_id):
+            return None
+        record = next((d for d in index.manifest.documents if d.doc_id == doc_id), None)
+        page = index.page_at(doc_id, spans[0][0])
+        if record is None or page is None or not Path(record.path).is_file():
+            return None
+        text = index.documents[doc_id]
+        from .pages import page_view
+
+        return page_view(record.path, page, [text[s:e] for s, e in spans if index.page_at(doc_id, s) == page])
 
     def on_undo(self, history: list[dict], evt: gr.UndoData):
         i = _index(evt.index)
@@ -570,6 +589,9 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
                 undo_clear = gr.Button("Undo clear", visible=False, size="sm", variant="secondary",
                                        elem_id="ga-undo-clear")
             with gr.Column(scale=2, min_width=300, visible=False, elem_id="ga-docview") as docview:
+                page_image = gr.Image(None, type="pil", interactive=False, visible=False, elem_id="ga-page",
+                                      label="The page, the quote boxed in yellow", show_label=True,
+                                      buttons=[], height="60vh")
                 document = gr.HTML("", elem_id="ga-document", js_on_load=None)
                 close = gr.Button("Close the document", size="sm", elem_id="ga-docview-close")
         open_request = gr.Textbox(visible="hidden", elem_id="ga-open-request", container=False)
@@ -612,7 +634,7 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
         timer.tick(**tick)
         demo.load(chat.on_load, None, [*panel, chatbot], **hidden)
         demo.load(_saved, saved, chatbot, **hidden)
-        open_go.click(chat.open_document, open_request, [document, docview], **hidden).then(
+        open_go.click(chat.open_document, open_request, [document, page_image, docview], **hidden).then(
             None, None, None, js="() => window.gaShowQuote && window.gaShowQuote()")
         close.click(lambda: gr.update(visible=False), None, docview, **hidden)
         if library is not None:

@@ -214,3 +214,40 @@ def test_on_a_phone_the_answer_is_in_view_wide_and_the_documents_button_is_label
         assert panel["x"] > 30  # the chat still shows beside the open panel
     finally:
         context.close()
+
+
+def test_a_pdf_quote_opens_its_page_with_the_quote_boxed(browser, library_app, serve_app, tmp_path, artifacts_dir):
+    pytest.importorskip("pypdfium2")
+    from tests_helpers import make_pdf
+
+    assistant, folder = library_app
+    pdf = make_pdf(tmp_path / "report.pdf", [[
+        ("Annual Report", 0.92, 18, True), ("3. Financial Results", 0.86, 14, True),
+        ("The ferry company's revenue grew by twelve percent to four million euros.", 0.82, 11, False),
+        ("4. Outlook", 0.76, 14, True), ("The board expects steady growth next year.", 0.72, 11, False)]])
+    with serve_app(assistant, uploads=True) as url:
+        tab = Page(browser, url)
+        page = tab.page
+        try:
+            _upload(page, [{"name": "report.pdf", "mimeType": "application/pdf", "buffer": pdf.read_bytes()}])
+            tab.ask("How much did the ferry company's revenue grow?")
+            reply = tab.last_reply()
+            summary = reply.locator("details.ga-source").first.locator("summary").inner_text()
+            assert "3. Financial Results" in summary and "p. 1" in summary
+            reply.locator("a.ga-open").first.click()
+            image = page.locator("#ga-page img")
+            image.wait_for(timeout=20_000)
+            page.wait_for_function("() => { const i = document.querySelector('#ga-page img'); return i && i.complete && i.naturalWidth > 0; }")
+            yellow = page.evaluate("""() => { const img = document.querySelector('#ga-page img');
+                const c = document.createElement('canvas'); c.width = img.naturalWidth; c.height = img.naturalHeight;
+                const g = c.getContext('2d'); g.drawImage(img, 0, 0);
+                const d = g.getImageData(0, 0, c.width, c.height).data; let n = 0;
+                for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] > 170 && d[i + 2] < 190) n++;
+                return n; }""")
+            assert yellow > 2000  # the quote's box, drawn in yellow on the page
+            assert "Page 1" in page.locator("#ga-page").inner_text()
+            assert page.locator("#ga-doc-hit").inner_text().startswith("The ferry company")
+            page.screenshot(path=str(artifacts_dir / "page-view.png"))
+            assert tab.errors == []
+        finally:
+            tab.close()
