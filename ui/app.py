@@ -67,7 +67,7 @@ INTERNAL_ERROR = "Something went wrong while answering this question. Please try
 CSS = """
 :root { --ga-subdued: #4b5563; }
 .dark { --ga-subdued: #a3acb9; }
-footer .show-api, footer .show-api * { color: var(--ga-subdued) !important; opacity: 1 !important; }
+#ga-upload .or, footer .show-api, footer .show-api * { color: var(--ga-subdued) !important; opacity: 1 !important; }
 .ga-header h1 { margin: 0.1em 0 0.15em; font-size: 1.55rem; line-height: 1.25; }
 .ga-description { margin: 0 0 0.3em; color: var(--body-text-color); opacity: 0.8; }
 .ga-question { white-space: pre-wrap; max-height: 14em; overflow-y: auto; }
@@ -241,6 +241,11 @@ JS = """
     });
     const input = document.querySelector("#ga-input textarea");
     if (input && input.getAttribute("aria-label") !== "Ask a question") input.setAttribute("aria-label", "Ask a question");
+    document.querySelectorAll("#ga-chat .examples[role=list]").forEach((e) => {
+      e.setAttribute("role", "group"); e.setAttribute("aria-label", "Example questions");
+    });
+    // the drop area's name is its visible words ("Drop File Here - or - Click to Upload")
+    document.querySelectorAll("#ga-upload .upload-container[aria-label]").forEach((e) => e.removeAttribute("aria-label"));
     const toggle = document.querySelector("#ga-sidebar .toggle-button");
     if (toggle && toggle.getAttribute("aria-label") !== "Documents") {
       toggle.setAttribute("aria-label", "Documents");

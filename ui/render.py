@@ -289,7 +289,7 @@ def document_html(title: str, text: str, start: int, end: int, window: int = 200
     A document longer than `window` characters shows the `window` around the quote, saying so.
 
     >>> document_html("T", "one two three", 4, 7)
-    '<div class="ga-doc"><div class="ga-doc-title">T</div><div class="ga-doc-text">one <mark id="ga-doc-hit">two</mark> three</div></div>'
+    '<div class="ga-doc"><div class="ga-doc-title">T</div><div class="ga-doc-text" tabindex="0" role="region" aria-label="Document text">one <mark id="ga-doc-hit">two</mark> three</div></div>'
     """
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     lo, hi = 0, len(text)
@@ -312,7 +312,8 @@ def document_html(title: str, text: str, start: int, end: int, window: int = 200
         pos = hi
     out.append(escape(text[pos:hi]))
     return (f'<div class="ga-doc"><div class="ga-doc-title">{escape(title)}</div>{before}'
-            f'<div class="ga-doc-text">{"".join(out)}</div>{after}</div>')
+            f'<div class="ga-doc-text" tabindex="0" role="region" aria-label="Document text">{"".join(out)}</div>'
+            f'{after}</div>')
 
 
 def answer_steps(answer: Answer, show_doc: bool = False) -> Iterator[str]:

@@ -90,7 +90,7 @@ def assert_inert(fragment: str) -> None:
         assert tag in ALLOWED, tag
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
-            assert name in {"class", "href", "title", "id", "role", "hidden", "open", "aria-label", "aria-live", "data-open"}, (tag, name)
+            assert name in {"class", "href", "title", "id", "role", "hidden", "open", "aria-label", "aria-live", "data-open", "tabindex"}, (tag, name)
             if name == "href":
                 assert value.startswith("#ga-"), value
 
