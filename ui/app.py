@@ -384,12 +384,12 @@ class Chat:
         return self.library.documents(assistant.index.manifest)
 
     def sections(self) -> list[str]:
-        """The section titles of the most recent document (the last one indexed), in order."""
+        """The section titles of the most recent document (the newest file; the last indexed on a tie), in order."""
         index = self.holder.get().index
         docs = index.manifest.documents
         if not docs:
             return []
-        last = docs[-1].doc_id
+        last = max(enumerate(docs), key=lambda d: (d[1].mtime_ns or 0, d[0]))[1].doc_id
         seen: list[str] = []
         for chunk in index.chunks:
             if chunk.doc_id == last and chunk.section and chunk.section not in seen:
@@ -417,8 +417,11 @@ class Chat:
     def on_load(self):
         """A page (re)load: whatever build the index folder names now, every document ticked."""
         self.holder.refresh(timeout=60)
-        return (*self.panel(), gr.update(examples=[{"text": q} for q in examples_for(self.holder.info,
-                                                                                      self.sections())]))
+        return (*self.panel(), self.examples_update())
+
+    def examples_update(self):
+        """The chat's example questions for the documents served now."""
+        return gr.update(examples=[{"text": q} for q in examples_for(self.holder.info, self.sections())])
 
     def on_tick(self, scope: list[str] | None, known: dict | None):
         """Every few seconds and after each answer: the panel again, when another build is served
@@ -645,10 +648,11 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
         if library is not None:
             files.upload(chat.on_upload, [files, scope, known], [status, *panel, files],
                          concurrency_id="library", concurrency_limit=1, api_visibility="undocumented",
-                         trigger_mode="multiple", show_progress="full", show_progress_on=[status])
+                         trigger_mode="multiple", show_progress="full", show_progress_on=[status]).then(
+                chat.examples_update, None, chatbot, **hidden)
             remove.click(chat.on_remove, [remove_choice, scope, known], [status, *panel],
                          concurrency_id="library", concurrency_limit=1, api_visibility="undocumented",
-                         show_progress_on=[status])
+                         show_progress_on=[status]).then(chat.examples_update, None, chatbot, **hidden)
         gr.api(chat.ask_api, api_name="ask", concurrency_id="answer")
 
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=MAX_QUEUE)

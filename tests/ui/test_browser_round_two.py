@@ -61,6 +61,9 @@ def test_upload_reload_the_document_is_listed_ticked_searched_and_removable(brow
             page.locator("#ga-scope label", has_text="Harbour").click()  # untick it
             _upload(page, [{"name": "garden.md", "mimeType": "text/markdown", "buffer": GARDEN.encode()}])
             assert _scope(page)["Harbour"] is False and _scope(page)["Garden"] is True  # new: ticked
+            assert "3 documents" in page.locator(".ga-header h1").inner_text()
+            page.wait_for_function("() => [...document.querySelectorAll('#ga-chat button.example')]"
+                                   ".some(b => b.innerText.includes('about Garden'))")
 
             page.reload()
             page.wait_for_function("() => document.querySelectorAll('#ga-scope label').length === 3")
