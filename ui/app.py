@@ -126,10 +126,11 @@ CSS = """
   .ga-header h1 { font-size: 1.15rem; margin: 0; }
   .ga-description { display: none; }
   #ga-chat .message-row.bubble, #ga-chat .message-row .message, #ga-chat .bubble .message-content,
-  #ga-chat .message-wrap .message { max-width: 100% !important; }
-  #ga-chat .message-row.bubble.bot-row .flex-wrap, #ga-chat .bot-row .message { width: 100%; }
+  #ga-chat .message-wrap .message { max-width: 100% !important; box-sizing: border-box; }
+  #ga-chat .message-row.bubble { margin-left: 0 !important; margin-right: 0 !important; }
 }
 @media (max-width: 768px) {
+  .ga-header { padding-right: 7.5rem; }
   #ga-sidebar.sidebar { width: 85vw !important; right: -85vw !important; }
 }
 """
@@ -236,8 +237,11 @@ JS = """
   };
   // Names that say what a control does.
   const name = () => {
+    // a marker [n] is a shortcut to its source, whose summary is in the tab order already:
+    // the markers stay out of it, so an answer adds fewer stops before the input
     document.querySelectorAll("#ga-chat a.ga-marker:not([aria-label])").forEach((a) => {
       if (a.title) a.setAttribute("aria-label", a.title);
+      a.setAttribute("tabindex", "-1");
     });
     const input = document.querySelector("#ga-input textarea");
     if (input && input.getAttribute("aria-label") !== "Ask a question") input.setAttribute("aria-label", "Ask a question");

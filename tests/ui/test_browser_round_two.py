@@ -178,6 +178,10 @@ def test_names_tab_order_focus_and_undo_clear(browser, hashing_url):
         tab.ask(QUESTION)
         marker = page.locator("#ga-chat a.ga-marker").first
         assert marker.get_attribute("aria-label").startswith("Source 1: ")
+        stops = page.evaluate("""() => [...document.querySelectorAll('#ga-chat a, #ga-chat summary, #ga-chat button')]
+                                   .filter(e => e.tabIndex >= 0 && e.closest('.ga-answer')).length""")
+        sources = page.locator("#ga-chat details.ga-source").count()
+        assert stops == 2 * sources + 1  # each source's summary and "open in document", then "copy"
         order = page.evaluate("""() => { const all = [...document.querySelectorAll('#ga-input textarea, #ga-scope input')];
                                    return all.map(e => e.closest('#ga-input') ? 'input' : 'scope'); }""")
         assert order[0] == "input"  # the chat comes before the sidebar
@@ -219,8 +223,10 @@ def test_on_a_phone_the_answer_is_in_view_wide_and_the_documents_button_is_label
         page.keyboard.press("Enter")
         page.wait_for_selector("#ga-chat .ga-answer .ga-sources", timeout=60_000)
         page.wait_for_timeout(1200)
-        top = page.evaluate("() => [...document.querySelectorAll('#ga-chat .ga-answer')].pop().getBoundingClientRect()")
-        assert 0 <= top["top"] < 844 and top["width"] >= 300, top
+        top = page.evaluate("() => [...document.querySelectorAll('#ga-chat .ga-answer')].pop().closest('.message')"
+                            ".getBoundingClientRect().toJSON()")
+        chat = page.evaluate("() => document.querySelector('#ga-chat').getBoundingClientRect().toJSON()")
+        assert 0 <= top["top"] < 844 and top["width"] >= 300 and top["right"] <= chat["right"], (top, chat)
         page.screenshot(path=str(artifacts_dir / "phone-answer.png"))
         assert _axe(page) == []
         toggle.click()
