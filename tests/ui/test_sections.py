@@ -39,3 +39,24 @@ def test_a_pdf_source_names_its_numbered_section_and_its_quote_has_no_heading(tm
     first = answer.citations[0]
     assert first.section == "3. Financial Results" and first.page == 1
     assert first.quote.startswith("Revenue grew")
+
+
+def test_a_pdf_outline_makes_its_titles_headings_whatever_their_font(tmp_path):
+    import pypdf
+
+    from index.pdf import read_pdf
+    from tests_helpers import make_pdf
+
+    plain = make_pdf(tmp_path / "plain.pdf", [[("Background", 0.9, 11, False),
+                                              ("The harbour was built in the year of the great storm.", 0.86, 11, False),
+                                              ("Costs", 0.8, 11, False),
+                                              ("The harbour cost four million euros to build.", 0.76, 11, False)]])
+    writer = pypdf.PdfWriter(clone_from=str(plain))
+    writer.add_outline_item("Background", 0)
+    writer.add_outline_item("Costs", 0)
+    with open(tmp_path / "outlined.pdf", "wb") as out:
+        writer.write(out)
+    text, blocks, _, _ = read_pdf((tmp_path / "outlined.pdf").read_bytes(), "outlined.pdf")
+    assert [text[b.start:b.end] for b in blocks if b.kind == "heading"] == ["Background", "Costs"]
+    text, blocks, _, _ = read_pdf(plain.read_bytes(), "plain.pdf")
+    assert not [b for b in blocks if b.kind == "heading"]  # the same page without an outline: no headings
