@@ -9,8 +9,13 @@ a share link, sends no analytics, loads no outside fonts, and a queue with a con
 limit keeps one slow question from stalling everyone. `AssistantHolder` swaps in a
 rebuilt index atomically while the server runs. With uploads on, a documents panel adds
 and removes documents through `assistant.library.Library` (the same incremental build and
-atomic swap as the CLI); `serve --read-only` leaves the panel out. The chat is kept in the
-browser's own storage (`gr.BrowserState`), never on the server.
+atomic swap as the CLI); `serve --read-only` leaves the panel out. The panel, the "Search in"
+choice, the Remove list, the title and the examples are read from the index served on every page
+load, after every change and every `TICK_SECONDS` (a rebuild from the command line shows without a
+restart); uploads picked during a build wait in the queue. "Open in document" shows the document
+beside the chat with every quote of the source marked and, for a PDF, its page drawn with the
+quotes boxed (`ui.pages`). The chat is kept in the browser's own storage (`gr.BrowserState`),
+never on the server; "Clear" can be undone.
 """
 
 from __future__ import annotations
@@ -419,8 +424,9 @@ class Chat:
         return tuple(parts)
 
     def on_load(self):
-        """A page (re)load: whatever build the index folder names now, every document ticked."""
-        self.holder.refresh(timeout=60)
+        """A page (re)load: whatever build the index folder names now, every document ticked (a build
+        that takes longer than 10 s to open reaches the page by `on_tick` instead)."""
+        self.holder.refresh(timeout=10)
         return (*self.panel(), self.examples_update())
 
     def examples_update(self):
