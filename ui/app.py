@@ -221,14 +221,16 @@ JS = """
     const place = () => {
       if (box) box.scrollTop += hit.getBoundingClientRect().top - box.getBoundingClientRect().top
         - box.clientHeight / 2 + hit.getBoundingClientRect().height / 2;
-      const rect = view.getBoundingClientRect();
-      if (rect.top < 0 || rect.top > window.innerHeight - 80) view.scrollIntoView({ block: "start" });
+      const at = hit.getBoundingClientRect();  // the quote itself in the window (below the chat on a phone)
+      if (at.top < 0 || at.bottom > window.innerHeight) hit.scrollIntoView({ block: "center" });
     };
     place(); setTimeout(place, 250);
   };
   // After an answer: its question at the top of the chat, so the answer is read from its start.
   window.gaShowAnswer = () => {
+    const started = Date.now();
     const place = () => {
+      if (window.gaOpening && Number(window.gaOpening) >= started) return;  // a document opened since: leave it
       const questions = document.querySelectorAll("#ga-chat .ga-question");
       const last = questions[questions.length - 1];
       const row = last && (last.closest(".message-row") || last);
