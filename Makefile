@@ -28,6 +28,9 @@ browser:
 	@test -x /usr/bin/chromium || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: /usr/bin/chromium is missing and this is not root: browser tests will be skipped"; fi; }
+	@# axe-core (npm) checks the pages' accessibility in tests/ui/test_browser_round_two.py
+	@test -f $(VENV)/node_modules/axe-core/axe.min.js || { command -v npm >/dev/null && \
+	  npm install -s --no-audit --no-fund --prefix $(VENV) axe-core@4 >/dev/null || echo "note: no npm: axe-core checks skipped"; }
 
 run: install
 	$(BIN)/assistant serve

@@ -45,5 +45,7 @@ class Block:
 
 # The marker that opens a list item: `-`, `*`, `•` and the like, or `1.` / `1)`, followed by a space.
 BULLET = re.compile(r"^[ \t]*(?:[-*+•‣◦▪●–]|\d{1,3}[.)])[ \t]+")
+# A numbered marker (`3.`, `2.1`, `4)`) opening a line: in a heading's font, a numbered heading.
+NUMBERED = re.compile(r"^[ \t]*\d{1,3}(?:\.\d{1,3})*[.)]?[ \t]+\S")
 # The last character of a line that ends (or breaks off) a sentence, which a heading's last does not.
 SENTENCE_END = re.compile(r"[.!?:;,\"”’)\]]$")

@@ -3,8 +3,9 @@
 pypdf gives each page's text line by line, with the position and size of the text
 it came from. Lines are put back together here: a wider gap than the page's usual
 line spacing ends a paragraph, a line in a larger (or bold) font standing alone is a
-heading, a line opening with a bullet or `1.` starts a list item. Lines of a paragraph
-are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
+heading (numbered ones too: `3. Results`), and so is a line that is a title of the PDF's outline
+(bookmarks); a line opening with a bullet or `1.` in the body's font starts a list item. Lines
+of a paragraph are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
 line is joined again when the whole word is known (`infor-` + `mation`) and keeps
 its hyphen otherwise (`well-` + `known`); a paragraph that runs on over a page break
 is joined the same way. Bare page numbers and running headers or footers (the same
@@ -28,7 +29,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from .blocks import BULLET, SENTENCE_END, Block
+from .blocks import BULLET, NUMBERED, SENTENCE_END, Block
 from .errors import DocumentError
 
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st",
@@ -98,8 +99,15 @@ def _typical(values: list[float], default: float) -> float:
     return statistics.median(values) if values else default
 
 
-def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str, list[Block], list[tuple[int, int]]]:
-    """The document text, its blocks and each page's span, from the lines of every page.
+def _title_key(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def assemble(pages: list[list[Line]], known: Callable[[str], bool],
+             outline: dict[str, int] | None = None) -> tuple[str, list[Block], list[tuple[int, int]]]:
+    """The document text, its blocks and each page's span, from the lines of every page. A line
+    whose text is a title of the PDF's outline (`outline`: title -> depth, 1 at the top) is a
+    heading of that level, whatever its font.
 
     >>> text, blocks, pages = assemble([[Line("Intro", 700, 16), Line("A soft", 680, 10), Line("wrap.", 668, 10)],
     ...                                 [Line("Next page.", 700, 10)]], lambda w: False)
@@ -119,9 +127,14 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool]) -> tuple[str
     spacing = _typical(gaps, 0.0)
     big = sorted({round(ln.size, 1) for lines in clean for ln in lines if body and ln.size >= 1.15 * body}, reverse=True)
 
+    titles = {_title_key(t): level for t, level in (outline or {}).items()}
+
     def heading_level(ln: Line) -> int:
         s = ln.text.strip()
-        if len(s) > 120 or BULLET.match(ln.text) or not body:
+        if titles and _title_key(s) in titles:
+            return min(titles[_title_key(s)], 6)
+        # a numbered line ("3. Financial Results") in a heading's font is a heading, not a list item
+        if len(s) > 120 or (BULLET.match(ln.text) and not NUMBERED.match(ln.text)) or not body:
             return 0
         if round(ln.size, 1) in big:
             return min(big.index(round(ln.size, 1)) + 1, 5)
@@ -252,6 +265,19 @@ def word_checker(pages: list[list[Line]]) -> Callable[[str], bool]:
     return lambda word: word.lower() in own or word.lower() in _english()
 
 
+def _outline_titles(items, depth: int, out: dict[str, int], limit: int = 5_000) -> None:
+    """The PDF outline's (bookmarks') titles with their depth, at most `limit` of them."""
+    for item in items:
+        if len(out) >= limit:
+            return
+        if isinstance(item, list):
+            _outline_titles(item, depth + 1, out, limit)
+        else:
+            title = " ".join(str(getattr(item, "title", "") or "").split())
+            if title and len(title) <= 120:
+                out.setdefault(title, depth)
+
+
 def read_pdf(data: bytes, name: str, max_pages: int | None = None) -> tuple[str, list[Block], str, list[tuple[int, int]]]:
     """`(text, blocks, title, pages)` of a PDF's text layer, or `DocumentError` naming the file
     (also when it has more than `max_pages` pages: counted from its page tree, before any is read)."""
@@ -272,6 +298,9 @@ def read_pdf(data: bytes, name: str, max_pages: int | None = None) -> tuple[str,
                 raise DocumentError(f"{name}: {len(reader.pages)} pages, over the {max_pages}-page limit "
                                     f"(index.limits.max_pdf_pages); not indexed")
             pages = [page_lines(page) for page in reader.pages]
+            outline: dict[str, int] = {}
+            with contextlib.suppress(Exception):  # a broken outline only loses its headings
+                _outline_titles(reader.outline, 1, outline)
             title = ""
             with contextlib.suppress(Exception):
                 title = str((reader.metadata or {}).get("/Title") or "").strip()
@@ -282,7 +311,7 @@ def read_pdf(data: bytes, name: str, max_pages: int | None = None) -> tuple[str,
             raise DocumentError(f"{name}: damaged PDF, cannot be read ({reason})") from None
     if not pages:
         raise DocumentError(f"{name}: PDF with no pages")
-    text, blocks, spans = assemble(pages, word_checker(pages))
+    text, blocks, spans = assemble(pages, word_checker(pages), outline)
     if not text.strip():
         raise DocumentError(f"{name}: no text layer: OCR is not done (a scanned PDF?); not indexed")
     return text, blocks, title, spans

@@ -106,16 +106,29 @@ def snippet(text: str, limit: int = 120) -> str:
     return line[: cut if cut > limit // 2 else limit].rstrip() + "…"
 
 
-def open_href(doc_id: str, start: int, end: int) -> str:
+def open_href(doc_id: str, start: int, end: int, more: Iterable[tuple[int, int]] = ()) -> str:
     """The link that opens a document at a quote (read by the page's script and `parse_open`):
-    `open_href("a b.txt", 3, 9)` -> `'#ga-open:3:9:a%20b.txt'`."""
-    return f"#ga-open:{int(start)}:{int(end)}:{quote(doc_id, safe='')}"
+    `open_href("a b.txt", 3, 9)` -> `'#ga-open:3:9:a%20b.txt'`; the other quotes of the same source
+    ride along: `open_href("a", 3, 9, [(20, 25)])` -> `'#ga-open:3:9,20:25:a'`."""
+    spans = ",".join(f"{int(s)}:{int(e)}" for s, e in [(start, end), *more])
+    return f"#ga-open:{spans}:{quote(doc_id, safe='')}"
+
+
+def parse_open_spans(href: str) -> tuple[str, list[tuple[int, int]]] | None:
+    """Inverse of `open_href`, every span: `parse_open_spans("#ga-open:3:9,20:25:a")` -> `('a', [(3, 9), (20, 25)])`.
+    None for anything else (at most 64 spans)."""
+    m = re.fullmatch(r"#?ga-open:(\d{1,12}:\d{1,12}(?:,\d{1,12}:\d{1,12}){0,63}):(.+)", (href or "").strip())
+    if not m:
+        return None
+    spans = [(int(a), int(b)) for a, b in (part.split(":") for part in m.group(1).split(","))]
+    return unquote(m.group(2)), spans
 
 
 def parse_open(href: str) -> tuple[str, int, int] | None:
-    """Inverse of `open_href`; None for anything else: `parse_open("#ga-open:3:9:a%20b.txt")` -> `('a b.txt', 3, 9)`."""
-    m = re.fullmatch(r"#?ga-open:(\d{1,12}):(\d{1,12}):(.+)", (href or "").strip())
-    return (unquote(m.group(3)), int(m.group(1)), int(m.group(2))) if m else None
+    """The document and first span of an `open_href`; None for anything else:
+    `parse_open("#ga-open:3:9:a%20b.txt")` -> `('a b.txt', 3, 9)`."""
+    found = parse_open_spans(href)
+    return (found[0], *found[1][0]) if found else None
 
 
 def answer_key(answer: Answer) -> str:
@@ -123,13 +136,22 @@ def answer_key(answer: Answer) -> str:
     return hashlib.sha1(answer.model_dump_json().encode()).hexdigest()[:8]
 
 
-def _marker(key: str, n: int) -> str:
-    return f'<a class="ga-marker" href="#ga-{key}-{n}" title="Show source {n}">[{n}]</a>'
+def _marker(key: str, n: int, where: str = "") -> str:
+    """The link `[n]` to source n; its accessible name says which source: 'Source 1: Intro, p. 2'."""
+    name = escape(f"Source {n}: {where}" if where else f"Source {n}")
+    # the chat's sanitizer keeps `title` only: the page's script copies it to `aria-label`
+    return f'<a class="ga-marker" href="#ga-{key}-{n}" title="{name}" aria-label="{name}">[{n}]</a>'
+
+
+def _where(c: Citation) -> str:
+    """`Intro, p. 2` for a citation (plain text, escaped by the caller)."""
+    page = getattr(c, "page", None)
+    return (c.section or "no section") + (f", p. {int(page)}" if page is not None else "")
 
 
 def _quotes_html(answer: Answer, key: str, count: int | None) -> str:
     citations = answer.citations if count is None else answer.citations[:count]
-    lines = [f'<p class="ga-quote"><span class="ga-quote-text">{escape(c.quote)}</span> {_marker(key, c.n)}</p>'
+    lines = [f'<p class="ga-quote"><span class="ga-quote-text">{escape(c.quote)}</span> {_marker(key, c.n, _where(c))}</p>'
              for c in citations]
     return f'<div class="ga-quotes">{"".join(lines)}</div>'
 
@@ -152,7 +174,8 @@ def _source_html(key: str, n: int | None, passage: Passage | None, citations: Se
         offsets += "; quoted: characters " + ", ".join(f"{c.start:,}–{c.end:,}" for c in citations)
     shown = snippet(first.quote if first else passage.text if passage else "")
     at = (first.start, first.end) if first else (start, end)
-    link = (f'<a class="ga-open" href="{escape(open_href(doc_id, *at))}" '
+    more = [(c.start, c.end) for c in citations[1:]]
+    link = (f'<a class="ga-open" href="{escape(open_href(doc_id, *at, more))}" '
             f'title="Show the whole document at this {"quote" if first else "passage"}">open in document</a>')
     anchor = f' id="ga-{key}-{n}"' if n is not None else ""
     return (f'<details class="ga-source"{anchor}{" open" if open_ else ""}><summary title="{escape(offsets)}">'
@@ -203,13 +226,42 @@ def answer_markdown(answer: Answer, show_doc: bool = False) -> str:
     return f"{quotes}\n\nSources:\n" + "\n".join(sources) + "\n"
 
 
+def cased_like(query: str, question: str) -> str:
+    """`query` with each word written as the question wrote it (the spelling fix lower-cases):
+    `cased_like("relations of korea and russia", "Relations of Koreaa and Russia")` ->
+    `'Relations of Korea and Russia'`. A corrected word takes the case of the word it corrects."""
+    import difflib
+
+    asked = re.findall(r"[^\W_]+(?:['’][^\W_]+)*", question)
+    lower = {w.lower(): w for w in asked}
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        if word.lower() in lower:
+            return lower[word.lower()]
+        close = difflib.get_close_matches(word.lower(), list(lower), n=1, cutoff=0.7)
+        if close:
+            model = lower[close[0]]
+            if model.isupper() and len(model) > 1:
+                return word.upper()
+            if model[:1].isupper():
+                return word[:1].upper() + word[1:]
+        return word
+
+    return re.sub(r"[^\W_]+(?:['’][^\W_]+)*", fix, query)
+
+
 def understood_html(answer: Answer) -> str:
     """The quiet "searched as" line, when the text searched is not the question as asked (a
-    corrected spelling, a follow-up read with the question before it); else ''."""
+    corrected spelling, a follow-up read with the question before it); else ''. Names keep
+    the capitals the question gave them."""
     query, question = " ".join(answer.query.split()), " ".join(answer.question.split())
     if not query or query == question:
         return ""
-    return f'<div class="ga-understood">searched as: {escape(query)}</div>'
+    shown = cased_like(query, question)
+    if shown == question:
+        return ""
+    return f'<div class="ga-understood">searched as: {escape(shown)}</div>'
 
 
 def _copy_html(answer: Answer, show_doc: bool) -> str:
@@ -230,12 +282,14 @@ def answer_html(answer: Answer, show_doc: bool = False, quotes: int | None = Non
     return f'<div class="ga-answer ga-cited">{_quotes_html(answer, key, quotes)}{extra}</div>'
 
 
-def document_html(title: str, text: str, start: int, end: int, window: int = 200_000) -> str:
-    """A whole document with `text[start:end]` marked (`id="ga-doc-hit"`, scrolled to by the page).
+def document_html(title: str, text: str, start: int, end: int, window: int = 200_000,
+                  more: Iterable[tuple[int, int]] = ()) -> str:
+    """A whole document with `text[start:end]` marked (`id="ga-doc-hit"`, scrolled to by the page)
+    and every span of `more` marked too (the other quotes of the same source).
     A document longer than `window` characters shows the `window` around the quote, saying so.
 
     >>> document_html("T", "one two three", 4, 7)
-    '<div class="ga-doc"><div class="ga-doc-title">T</div><div class="ga-doc-text">one <mark id="ga-doc-hit">two</mark> three</div></div>'
+    '<div class="ga-doc"><div class="ga-doc-title">T</div><div class="ga-doc-text" tabindex="0" role="region" aria-label="Document text">one <mark id="ga-doc-hit">two</mark> three</div></div>'
     """
     start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
     lo, hi = 0, len(text)
@@ -244,10 +298,22 @@ def document_html(title: str, text: str, start: int, end: int, window: int = 200
         hi = lo + window
     before = "<p class=\"ga-doc-cut\">… (earlier text not shown)</p>" if lo else ""
     after = "<p class=\"ga-doc-cut\">… (later text not shown)</p>" if hi < len(text) else ""
-    body = (f'{escape(text[lo:start])}<mark id="ga-doc-hit">{escape(text[start:end])}</mark>'
-            f'{escape(text[end:hi])}')
+    spans = merge_spans([(max(lo, s), min(hi, e)) for s, e in [(start, end), *more]])
+    out, pos, hit = [], lo, False
+    for s, e in spans:
+        out.append(escape(text[pos:s]))
+        first = not hit and s <= start < max(e, s + 1)
+        hit = hit or first
+        anchor = ' id="ga-doc-hit"' if first else ""
+        out.append(f"<mark{anchor}>{escape(text[s:e])}</mark>")
+        pos = e
+    if not hit:  # an empty quote span: still a place to scroll to
+        out = [escape(text[lo:start]), '<mark id="ga-doc-hit"></mark>', escape(text[start:hi])]
+        pos = hi
+    out.append(escape(text[pos:hi]))
     return (f'<div class="ga-doc"><div class="ga-doc-title">{escape(title)}</div>{before}'
-            f'<div class="ga-doc-text">{body}</div>{after}</div>')
+            f'<div class="ga-doc-text" tabindex="0" role="region" aria-label="Document text">{"".join(out)}</div>'
+            f'{after}</div>')
 
 
 def answer_steps(answer: Answer, show_doc: bool = False) -> Iterator[str]:
@@ -354,12 +420,22 @@ def info_html(info: IndexInfo, documents: Sequence[LibraryDocument] | None = Non
             f'<ul class="ga-docs">{"".join(docs)}</ul><dl>{table}</dl></div>')
 
 
-def upload_status_html(added: Sequence[str], refused: Sequence[tuple[str, str]], removed: Sequence[str] = ()) -> str:
-    """What an upload or removal did, one line per file; refusals give their one-line reason."""
+def status_lines(added: Sequence[str], refused: Sequence[tuple[str, str]], removed: Sequence[str] = ()) -> list[str]:
+    """What an upload or removal did, one `<li>` per file; refusals give their one-line reason."""
     lines = [f'<li class="ga-added">Added {escape(d)}</li>' for d in added]
     lines += [f'<li class="ga-removed">Removed {escape(d)}</li>' for d in removed]
     lines += [f'<li class="ga-refused">{escape(reason)}</li>' for _, reason in refused]
-    return f'<ul class="ga-status">{"".join(lines)}</ul>' if lines else ""
+    return lines
+
+
+def status_lines_html(lines: Sequence[str]) -> str:
+    """Lines from `status_lines` as one list (newest last), or '' for none."""
+    return f'<ul class="ga-status" aria-live="polite">{"".join(lines)}</ul>' if lines else ""
+
+
+def upload_status_html(added: Sequence[str], refused: Sequence[tuple[str, str]], removed: Sequence[str] = ()) -> str:
+    """What an upload or removal did, one line per file; refusals give their one-line reason."""
+    return status_lines_html(status_lines(added, refused, removed))
 
 
 def header_html(title: str, description: str) -> str:

@@ -222,3 +222,41 @@ def test_a_build_that_fails_to_load_keeps_the_old_one_and_is_not_retried(rebuild
     assert holder.refresh(timeout=60) is False
     assert holder.refresh(timeout=60) is False
     assert holder.get() is first and attempts == [1]
+
+
+# ---------------------------------------------------------------- issue 25: the panel reads the served index
+
+
+def _value(update):
+    return update["value"] if isinstance(update, dict) else update
+
+
+def test_the_panel_follows_a_rebuild_ticks_new_documents_and_keeps_what_was_unticked(rebuildable, ui_settings):
+    first, folder, rebuild = rebuildable
+    holder = AssistantHolder(lambda: Assistant.load(folder, ui_settings), first, check_every=0.0)
+    chat = Chat(holder, stream_pause=0)
+    info, scope, header, known = chat.on_load()[:4]
+    assert _value(scope) == ["one.txt"] and known["ids"] == ["one.txt"]
+    assert all(part is gr.skip() or part == gr.skip() for part in chat.on_tick(["one.txt"], known))  # unchanged
+    rebuild()  # from the command line, while the page is open
+    holder.refresh(timeout=60)
+    info, scope, header, known2 = chat.on_tick(["one.txt"], known)
+    assert _value(scope) == ["one.txt", "two.txt"] and "two.txt" in info and "2 documents" in header
+    assert [c[1] for c in scope["choices"]] == ["one.txt", "two.txt"]
+    # what the page had unticked stays unticked; a document it had not seen is ticked
+    assert _value(chat.panel([], {"build": "old", "ids": ["one.txt"]})[1]) == ["two.txt"]
+    assert _value(chat.panel([], known2)[1]) == []
+    # a reload: whatever the folder holds, all ticked
+    assert _value(chat.on_load()[1]) == ["one.txt", "two.txt"]
+
+
+def test_title_description_and_examples_speak_of_the_documents_served(rebuildable, ui_settings, ui_assistant):
+    from ui.app import BUNDLED_EXAMPLES, description_for, title_for
+
+    first, folder, rebuild = rebuildable
+    rebuild()
+    info = Assistant.load(folder, ui_settings).info()
+    assert title_for(info) == "2 documents: One, Two" and "these 2 documents" in description_for(info)
+    assert examples_for(info, ["3. Financial Results", "Outlook"])[:2] == [
+        "What does the document say about 3. Financial Results?", "What does the document say about Outlook?"]
+    assert len(examples_for(info, [])) == 4 and examples_for(ui_assistant.info()) == BUNDLED_EXAMPLES

@@ -90,7 +90,7 @@ def assert_inert(fragment: str) -> None:
         assert tag in ALLOWED, tag
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name)
-            assert name in {"class", "href", "title", "id", "role", "hidden", "open"}, (tag, name)
+            assert name in {"class", "href", "title", "id", "role", "hidden", "open", "aria-label", "aria-live", "data-open", "tabindex"}, (tag, name)
             if name == "href":
                 assert value.startswith("#ga-"), value
 
@@ -375,3 +375,37 @@ def test_upload_status_escapes_names_and_reasons():
     out = render.upload_status_html(["<b>.txt"], [("x", "<img>.pdf: unsupported")], ["old.md"])
     assert_inert(out)
     assert " ".join(Tags(out).text) == "Added <b>.txt Removed old.md <img>.pdf: unsupported"
+
+
+# ---------------------------------------------------------------- issue 25: names, every quote, capitals
+
+
+def test_markers_carry_a_name_that_says_which_source_they_open():
+    parsed = Tags(render.answer_html(cited()))
+    names = [a["aria-label"] for t, a in parsed.tags if t == "a" and a.get("class") == "ga-marker"]
+    assert names == ["Source 1: Intro", "Source 2: Sanctions", "Source 1: Intro"]
+    paged = cited().model_copy(update={"citations": [c.model_copy(update={"page": 2}) for c in cited().citations]})
+    assert "Source 1: Intro, p. 2" in render.answer_html(paged)
+
+
+def test_open_links_carry_every_quote_of_their_source_and_the_view_marks_them_all():
+    c = cited().citations  # [1] holds Q1 and Q2, [2] holds Q3
+    hrefs = [a["href"] for t, a in Tags(render.sources_html(cited())).tags if t == "a" and a["class"] == "ga-open"]
+    assert render.parse_open_spans(hrefs[0]) == ("doc.txt", [(c[0].start, c[0].end), (c[2].start, c[2].end)])
+    assert render.parse_open_spans("#ga-open:1:2,x:3:a") is None
+    out = render.document_html("T", DOC, c[0].start, c[0].end, more=[(c[2].start, c[2].end)])
+    parsed = Tags(out)
+    assert parsed.marks == [Q1, Q2] and "".join(parsed.text) == "T" + DOC
+    assert out.count('id="ga-doc-hit"') == 1 and out.index('id="ga-doc-hit"') < out.index(Q1)
+    later = render.document_html("T", DOC, c[2].start, c[2].end, more=[(c[0].start, c[0].end)])
+    assert later.count('id="ga-doc-hit"') == 1 and later.index('id="ga-doc-hit"') > later.index(Q1)
+
+
+def test_searched_as_keeps_the_capitals_of_names():
+    assert render.cased_like("relations of korea and russia", "Relations of Koreaa and Russia") == \
+        "Relations of Korea and Russia"
+    assert render.cased_like("what does nato say", "What does NATOO say") == "What does NATO say"
+    changed = cited().model_copy(update={"question": "What did Koreaa send?", "query": "what did korea send?"})
+    assert "searched as: What did Korea send?" in "".join(Tags(render.answer_html(changed)).text)
+    same = cited().model_copy(update={"question": "What did Korea send?", "query": "what did korea send?"})
+    assert "searched as" not in render.answer_html(same)
