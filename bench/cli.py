@@ -76,6 +76,7 @@ def register(app: typer.Typer) -> None:
         questions: Optional[int] = typer.Option(None, "--questions", min=0, help="Use the first N dev questions (0: all)."),
         with_peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the LangChain peer (needs the bench extra)."),
         model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
+        embed_runtime: Optional[str] = typer.Option(None, "--embed-runtime", help="How our build embeds: float32 (the default, the model's own vectors) or int8 (index.embed_runtime)."),
         work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
         readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Merge this run's parts into FILE's <!-- bench-figures:start/end --> block (other parts keep their earlier run's figures, dated; the runs are kept in docs/bench.json beside FILE)."),
         from_json: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Report an earlier run's bench.json instead of running."),
@@ -86,6 +87,8 @@ def register(app: typer.Typer) -> None:
         from .report import check_results, render_markdown, render_table, update_readme
         from .run import Options, run
 
+        if embed_runtime not in (None, "float32", "int8"):
+            raise UsageError(f"--embed-runtime takes float32 or int8, not {embed_runtime!r}")
         if readme is not None and quick:
             raise UsageError("--readme takes a full run's figures, not --quick")
         if readme is not None and not readme.is_file():
@@ -101,7 +104,7 @@ def register(app: typer.Typer) -> None:
         else:
             kw = dict(parts=_parse_parts(parts) if parts is not None else None, sizes=_parse_sizes(scale) if scale else None, docs=docs,
                       docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
-                      model=model, work=work)
+                      model=model, embed_runtime=embed_runtime, work=work)
             if quick:
                 opts = Options.quick_defaults(**kw)
             else:

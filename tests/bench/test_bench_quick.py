@@ -285,7 +285,19 @@ def _app():
     return app
 
 
-@pytest.mark.parametrize("args", [["--scale", "lots"], ["--scale", "10"], ["--parts", "latency,speed"]])
+def test_the_build_rows_show_peak_memory_and_an_int8_build_says_so():
+    results = _results()
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert not any("RSS" in k and "build" in k for k in rows) and not any("int8 embedding" in k for k in rows)
+    results["parts"]["build"]["ours"].update(peak_rss_mb=700.0, embed_runtime="int8")
+    results["parts"]["build"]["peer"]["peak_rss_mb"] = 1000.0
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert rows["build peak RSS (model loaded), MB"][1:] == ("700.0", "1,000", "0.70x")
+    assert "build, 3 files, 9,000 chars (int8 embedding): seconds" in rows
+
+
+@pytest.mark.parametrize("args", [["--scale", "lots"], ["--scale", "10"], ["--parts", "latency,speed"],
+                                  ["--embed-runtime", "int4"]])
 def test_bad_options_are_usage_errors(args):
     result = CliRunner().invoke(_app(), ["bench", "--quick", *args])
     assert result.exit_code == 2
