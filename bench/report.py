@@ -172,6 +172,11 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
         rows.append(("build chunks per second (ours: passages; sentences embedded)",
                      f"{_fmt(o['chunks_per_s'])} ({_fmt(o['sentences_per_s'])} sent.)",
                      _fmt(pe.get("chunks_per_s")), "-"))
+        up = build.get("upload")
+        if up:
+            rows.append((f"upload to first answer, {up['pages']}-page PDF ({up['chars']:,} chars), s" if "error" not in up
+                         else "upload to first answer, s", "error" if "error" in up else
+                         f"{_fmt(up['total_s'])} (answered: {'yes' if up['answered'] else 'no'})", "-", "-"))
         if o.get("peak_rss_mb") is not None:
             rows.append(("build peak RSS (model loaded), MB", _fmt(o["peak_rss_mb"]), _fmt(pe.get("peak_rss_mb")),
                          _ratio(ratio(o["peak_rss_mb"], pe.get("peak_rss_mb")))))

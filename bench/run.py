@@ -308,6 +308,14 @@ def part_build(ctx: Context) -> dict:
         theirs["chunks_per_s"] = theirs["chunks"] / theirs["build_s"]
         result["peer"] = theirs
         result["ratio_chars_per_s"] = ratio(ours["chars_per_s"], theirs["chars_per_s"])
+    from .upload import upload_to_answer
+
+    try:  # a person's wait: a report uploaded through the page, then a question on its last page
+        result["upload"] = upload_to_answer(ctx.article_index(), ctx.work / "upload", _env(),
+                                            pages=3 if opts.quick else 100, log=opts.log)
+    except Exception as exc:  # noqa: BLE001 - recorded in one line; the build figures above stand
+        result["upload"] = {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        opts.log(f"build: upload to first answer failed: {result['upload']['error']}")
     return result
 
 

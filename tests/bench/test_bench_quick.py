@@ -294,6 +294,11 @@ def test_the_build_rows_show_peak_memory_and_an_int8_build_says_so():
     rows = {r[0]: r for r in report.summary_rows(results)}
     assert rows["build peak RSS (model loaded), MB"][1:] == ("700.0", "1,000", "0.70x")
     assert "build, 3 files, 9,000 chars (int8 embedding): seconds" in rows
+    results["parts"]["build"]["upload"] = {"pages": 100, "chars": 335_405, "total_s": 12.5, "answered": True}
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert rows["upload to first answer, 100-page PDF (335,405 chars), s"][1] == "12.5 (answered: yes)"
+    results["parts"]["build"]["upload"] = {"error": "RuntimeError: boom"}
+    assert {r[0]: r for r in report.summary_rows(results)}["upload to first answer, s"][1] == "error"
 
 
 @pytest.mark.parametrize("args", [["--scale", "lots"], ["--scale", "10"], ["--parts", "latency,speed"],
