@@ -9,7 +9,9 @@ ratios from one run are what to compare). Parts:
 2. cold     a fresh `assistant ask Q --json --index DIR` against a fresh peer script that
             loads its saved store and searches (one untimed run each first, for the page cache);
 3. build    our build of real HTML files (Debian's python3.11-doc, first N pages in sorted
-            order) against the peer's on the same files and the same extracted text;
+            order) against the peer's on the same files and the same extracted text, with both
+            builds' peak RSS; then a 100-page PDF uploaded through the served page and a question
+            on its last page, timed from the upload's start to the answer (bench/upload.py);
 4. scale    FAISS Flat / HNSW / IVF-PQ over synthetic clustered vectors (and the real
             sentence vectors of part 3): query p50, recall@10, bytes per vector, build time;
 5. memory   peak resident memory of `assistant serve` on the article and the docs index;
