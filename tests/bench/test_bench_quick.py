@@ -324,6 +324,8 @@ def _check_outputs(out: Path, stdout: str, want_peer: bool) -> dict:
     assert (results["parts"]["latency"]["peer"] is not None) == want_peer
     assert results["parts"]["cold"]["ours"]["same_answer_every_run"] is True
     assert "bundled article" in results["parts"]["memory"]["serve"]
+    upload = results["parts"]["build"]["upload"]  # the PDF went through the page and its last page answers
+    assert upload["pages"] == 3 and upload["answered"] is True and not upload["refused"], upload
     return results
 
 
