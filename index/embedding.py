@@ -37,7 +37,7 @@ from .errors import ModelError
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_LABEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-BUILD_BATCH_TOKENS = 2048  # padded tokens per batch of a build (texts sorted by length)
+BUILD_BATCH_TOKENS = 512  # padded tokens per batch of a build (texts sorted by length; 512 measured fastest of 256-8192)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
