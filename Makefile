@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test check browser eval bench clean
+.PHONY: install run test check browser bench-docs eval bench clean
 
 # torch goes first, pinned, so nothing later can pull a multi-GB CUDA build.
 $(STAMP): pyproject.toml
@@ -45,7 +45,14 @@ check: install
 eval: install
 	$(BIN)/assistant eval --split test
 
-bench: install
+# The bench's build part reads Debian's Python docs (the first 100 pages of python3.11-doc).
+DOCS := /usr/share/doc/python3.11/html
+bench-docs:
+	@test -d $(DOCS) || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3.11-doc >/dev/null; \
+	  else echo "note: $(DOCS) is missing and this is not root: install python3.11-doc, or the bench's build part fails (--docs DIR for another corpus)"; fi; }
+
+bench: install bench-docs
 	$(BIN)/assistant bench
 
 clean:

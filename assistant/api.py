@@ -20,6 +20,7 @@ from typing import Sequence
 
 from index import (AssistantError, CorruptIndex, IndexNotFound, LoadedIndex, StaleIndex, build_index, get_embedder,
                    load_index, rebuild_hint, stale_reasons)
+from index.store import embed_runtime
 
 from .age import index_age  # noqa: F401 - `assistant.api.index_age` stays importable
 from .answering import Answerer, to_passages
@@ -41,7 +42,8 @@ class Assistant:
     def __init__(self, index: LoadedIndex, settings: Settings | None = None):
         self.settings = settings or Settings()
         self.index = index
-        self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime)
+        self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime,
+                                     embed_runtime(index.manifest))
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
         self.decider = Decider(index, self.settings.answer, *load_judge(self.settings.answer), known=self.retriever.knows)
         self.answerer = Answerer(index, self.settings.answer)

@@ -25,7 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from index import BuildSettings, DocumentError, Manifest, build_index, load_document, read_manifest
-from index.store import UPLOADS
+from index.store import UPLOADS, embed_runtime
 
 from .settings import Settings
 
@@ -114,7 +114,8 @@ def with_uploads(sources: Sequence[str], index_folder: str | os.PathLike) -> lis
 def build_settings(manifest: Manifest) -> BuildSettings:
     """The settings an index was built with, so a rebuild reuses its vectors rather than redoing them all."""
     return BuildSettings(model=manifest.model.name, chunker=manifest.chunker, faiss=manifest.faiss,
-                         faiss_params=manifest.faiss_params, embed_section=manifest.embed_section)
+                         faiss_params=manifest.faiss_params, embed_section=manifest.embed_section,
+                         embed_runtime=embed_runtime(manifest))
 
 
 def _megabytes(size: int) -> str:

@@ -41,12 +41,14 @@ class IndexSettings(BaseModel):
     store: str = Field("", description="Where the vectors are searched: empty (FAISS in the index folder), `milvus-lite:PATH.db` or `milvus://HOST:PORT/COLLECTION` (token: `ASSISTANT_MILVUS_TOKEN`).")
     chunker: ChunkerSettings = ChunkerSettings()
     embed_section: bool = True
+    embed_runtime: Literal["float32", "int8"] = Field("float32", description="How a build embeds the documents, in ONNX Runtime on every core: `float32` (the model's own vectors, within 1e-6) or `int8` (the dense layers quantised: faster, vectors at cosine about 0.98 to the model's; the eval figures move, see docs/performance.md).")
     limits: LoadLimits = Field(LoadLimits(), description="What one build reads at most: bytes per file and in all, "
                                                          "and what a .docx may unpack to (e.g. `ASSISTANT_INDEX__LIMITS__MAX_FILE_BYTES`).")
 
     def build(self) -> BuildSettings:
         return BuildSettings(model=self.model, faiss=self.faiss, faiss_params=self.faiss_params, chunker=self.chunker,
-                             embed_section=self.embed_section, limits=self.limits, store=self.store)
+                             embed_section=self.embed_section, limits=self.limits, store=self.store,
+                             embed_runtime=self.embed_runtime)
 
 
 class RetrievalSettings(BaseModel):

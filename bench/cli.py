@@ -9,7 +9,9 @@ ratios from one run are what to compare). Parts:
 2. cold     a fresh `assistant ask Q --json --index DIR` against a fresh peer script that
             loads its saved store and searches (one untimed run each first, for the page cache);
 3. build    our build of real HTML files (Debian's python3.11-doc, first N pages in sorted
-            order) against the peer's on the same files and the same extracted text;
+            order) against the peer's on the same files and the same extracted text, with both
+            builds' peak RSS; then a 100-page PDF uploaded through the served page and a question
+            on its last page, timed from the upload's start to the answer (bench/upload.py);
 4. scale    FAISS Flat / HNSW / IVF-PQ over synthetic clustered vectors (and the real
             sentence vectors of part 3): query p50, recall@10, bytes per vector, build time;
 5. memory   peak resident memory of `assistant serve` on the article and the docs index;
@@ -76,6 +78,7 @@ def register(app: typer.Typer) -> None:
         questions: Optional[int] = typer.Option(None, "--questions", min=0, help="Use the first N dev questions (0: all)."),
         with_peer: bool = typer.Option(True, "--peer/--no-peer", help="Measure the LangChain peer (needs the bench extra)."),
         model: str = typer.Option("default", "--model", help="Our embedding model (the peer always uses the bundled MiniLM)."),
+        embed_runtime: Optional[str] = typer.Option(None, "--embed-runtime", help="How our build embeds: float32 (the default, the model's own vectors) or int8 (index.embed_runtime)."),
         work: Optional[Path] = typer.Option(None, "--work", metavar="DIR", help="Keep indexes and stores here (default: a temporary folder)."),
         readme: Optional[Path] = typer.Option(None, "--readme", metavar="FILE", help="Merge this run's parts into FILE's <!-- bench-figures:start/end --> block (other parts keep their earlier run's figures, dated; the runs are kept in docs/bench.json beside FILE)."),
         from_json: Optional[Path] = typer.Option(None, "--from", metavar="FILE", help="Report an earlier run's bench.json instead of running."),
@@ -86,6 +89,8 @@ def register(app: typer.Typer) -> None:
         from .report import check_results, render_markdown, render_table, update_readme
         from .run import Options, run
 
+        if embed_runtime not in (None, "float32", "int8"):
+            raise UsageError(f"--embed-runtime takes float32 or int8, not {embed_runtime!r}")
         if readme is not None and quick:
             raise UsageError("--readme takes a full run's figures, not --quick")
         if readme is not None and not readme.is_file():
@@ -101,7 +106,7 @@ def register(app: typer.Typer) -> None:
         else:
             kw = dict(parts=_parse_parts(parts) if parts is not None else None, sizes=_parse_sizes(scale) if scale else None, docs=docs,
                       docs_files=docs_files, repeat=repeat, rounds=rounds, questions=questions, peer=with_peer,
-                      model=model, work=work)
+                      model=model, embed_runtime=embed_runtime, work=work)
             if quick:
                 opts = Options.quick_defaults(**kw)
             else:

@@ -55,8 +55,11 @@ def build(files: list[str], out: str, model: str, progress: bool = True) -> dict
     store = FAISS.from_documents(chunks, emb)
     store.save_local(out)
     seconds = time.perf_counter() - t1
+    import resource
+
     return {"startup_s": startup, "build_s": seconds, "load_s": loaded, "documents": len(docs),
-            "chunks": len(chunks), "chars": sum(len(d.text) for d in docs)}
+            "chunks": len(chunks), "chars": sum(len(d.text) for d in docs),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def latency(store_dir: str, model: str, questions: list[str], rounds: int = 1, k: int = 5) -> dict:

@@ -164,13 +164,22 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, str]]:
     build = p.get("build", {})
     if build.get("status") == "ok":
         o, pe = build["ours"], build.get("peer") or {}
-        rows.append((f"build, {o['documents']} files, {o['chars']:,} chars: seconds", _fmt(o["build_s"]),
+        how = " (int8 embedding)" if o.get("embed_runtime") == "int8" else ""
+        rows.append((f"build, {o['documents']} files, {o['chars']:,} chars{how}: seconds", _fmt(o["build_s"]),
                      _fmt(pe.get("build_s")), _ratio(ratio(o["build_s"], pe.get("build_s")))))
         rows.append(("build characters per second", _fmt(o["chars_per_s"]), _fmt(pe.get("chars_per_s")),
                      _ratio(build.get("ratio_chars_per_s"))))
         rows.append(("build chunks per second (ours: passages; sentences embedded)",
                      f"{_fmt(o['chunks_per_s'])} ({_fmt(o['sentences_per_s'])} sent.)",
                      _fmt(pe.get("chunks_per_s")), "-"))
+        up = build.get("upload")
+        if up:
+            rows.append((f"upload to first answer, {up['pages']}-page PDF ({up['chars']:,} chars), s" if "error" not in up
+                         else "upload to first answer, s", "error" if "error" in up else
+                         f"{_fmt(up['total_s'])} (answered: {'yes' if up['answered'] else 'no'})", "-", "-"))
+        if o.get("peak_rss_mb") is not None:
+            rows.append(("build peak RSS (model loaded), MB", _fmt(o["peak_rss_mb"]), _fmt(pe.get("peak_rss_mb")),
+                         _ratio(ratio(o["peak_rss_mb"], pe.get("peak_rss_mb")))))
     mem = p.get("memory", {})
     if mem.get("status") == "ok":
         for label, m in mem.get("serve", {}).items():

@@ -103,20 +103,26 @@ def runtimes(index: str, questions: list[dict], rounds: int = 1, batches: tuple[
             "judge_ms_per_sentence_by_batch": per_sentence}
 
 
-def build(files: list[str], out: str, model: str = "default", progress: bool = True) -> dict:
-    """Our build of `files`; the model is loaded before the clock starts, as for the peer."""
+def build(files: list[str], out: str, model: str = "default", progress: bool = True,
+          embed_runtime: str = "float32") -> dict:
+    """Our build of `files`; the model is loaded before the clock starts, as for the peer. `peak_rss_mb`:
+    the process's high-water mark (model, build and all)."""
+    import resource
+
     t0 = time.perf_counter()
     from index import BuildSettings, build_index, get_embedder
 
-    embedder = get_embedder(model)
+    embedder = get_embedder(model, build_runtime=embed_runtime)
     embedder.embed(["warm up"])
     startup = time.perf_counter() - t0
     t1 = time.perf_counter()
-    manifest = build_index(files, out, BuildSettings(model=model), embedder=embedder, progress=progress)
+    manifest = build_index(files, out, BuildSettings(model=model, embed_runtime=embed_runtime), embedder=embedder,
+                           progress=progress)
     seconds = time.perf_counter() - t1
     return {"startup_s": startup, "build_s": seconds, "documents": manifest.counts["documents"],
             "chunks": manifest.counts["chunks"], "sentences": manifest.counts["sentences"],
-            "chars": sum(d.chars for d in manifest.documents)}
+            "chars": sum(d.chars for d in manifest.documents), "embed_runtime": embed_runtime,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def scale(n: int, quick: bool = False, queries: int = 1000, timed: int = 200) -> dict:

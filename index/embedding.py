@@ -7,12 +7,17 @@
   be in the local Hugging Face cache: nothing is downloaded at run time);
 - `"hashing"`: a weightless bag-of-words embedder, deterministic, for tests and demos.
 
-`sentence_transformers` (and torch) are imported only when a document batch is
-embedded; queries go through `index.fastbert` when it can reproduce the model
-exactly, which keeps a cold question far from the 8 s that import costs. A query's
-layers run in ONNX Runtime, in float32 (the same vector within 1e-5) or, with
-`query_runtime="int8"`, with the dense weights in int8 (about twice as fast; cosine
-0.99 to the float32 vector; the assistant's default, see `retrieval.query_runtime`).
+A BERT model that `index.fastbert` reproduces (the default one) never needs torch: its
+layers run in ONNX Runtime, built from the weights into the cache folder once. Document
+batches (a build) run on every core, longest texts first in batches of about
+`BUILD_BATCH_TOKENS` padded tokens, in float32 (the model's vectors within 1e-6: the same
+index) or, with `build_runtime="int8"`, with the dense weights in int8 (faster; cosine about
+0.98 to the float32 vectors, and the fingerprint says `+int8` so the two are never mixed). A
+question runs on one thread, in float32 (the same vector within 1e-5) or, with
+`query_runtime="int8"`, in int8 (about twice as fast; cosine 0.99 to the float32 vector; the
+assistant's default, see `retrieval.query_runtime`). Other models go through
+`sentence_transformers` (and torch), imported only when first used, as that import costs
+about 8 s.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from .errors import ModelError
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_LABEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+BUILD_BATCH_TOKENS = 512  # padded tokens per batch of a build (texts sorted by length; 512 measured fastest of 256-8192)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -153,12 +159,18 @@ def weights_fingerprint(where: Path | str, expected: str | None) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded on first use, run on the CPU, vectors normalised."""
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64, query_runtime: str = "float32"):
+    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 64, query_runtime: str = "float32",
+                 build_runtime: str = "float32"):
         if query_runtime not in ("float32", "int8"):
             raise ValueError(f"query_runtime must be float32 or int8, not {query_runtime!r}")
+        if build_runtime not in ("float32", "int8"):
+            raise ValueError(f"build_runtime must be float32 or int8, not {build_runtime!r}")
         self.where, self.name, self.expected_sha = resolve_model(name)
         self.batch_size = batch_size
         self.query_runtime = query_runtime
+        self.build_runtime = build_runtime
+        self._build_runner = None
+        self._build_tried = False
         self._model = None
         self._fast = None
         self._fast_tried = False
@@ -166,8 +178,16 @@ class SentenceTransformerEmbedder:
         self._dim: int | None = None
 
     @property
-    def fingerprint(self) -> str:
+    def weights_digest(self) -> str:
+        """sha256 of the weights (checked), or the hub name."""
         return weights_fingerprint(self.where, self.expected_sha)
+
+    @property
+    def fingerprint(self) -> str:
+        """What the documents' vectors depend on: the weights, and int8 when the build runs in int8
+        (an index built one way is not reused, nor searched, as if built the other)."""
+        digest = self.weights_digest
+        return digest if self.build_runtime == "float32" else f"{digest}+{self.build_runtime}"
 
     @property
     def dim(self) -> int:
@@ -184,7 +204,7 @@ class SentenceTransformerEmbedder:
     def _st(self):
         with self._lock:
             if self._model is None:
-                self.fingerprint  # verify the weights before running them
+                self.weights_digest  # verify the weights before running them
                 try:
                     from sentence_transformers import SentenceTransformer
                     self._model = SentenceTransformer(str(self.where), device="cpu")
@@ -202,15 +222,39 @@ class SentenceTransformerEmbedder:
                     from .fastbert import FastBert
                 except ImportError:
                     return None
-                self.fingerprint
+                digest = self.weights_digest
                 self._fast = FastBert.load(self.where)
                 if self._fast is not None:
-                    self._fast.runner = _onnx_layers(self._fast, self.fingerprint, self.query_runtime == "int8")
+                    self._fast.runner = _onnx_layers(self._fast, digest, self.query_runtime == "int8")
         return self._fast
+
+    def _build_layers(self):
+        """The layers a document batch runs on: the twin's in ONNX Runtime on every core, in the
+        build runtime (float32: the model's vectors within 1e-6; int8: cosine about 0.98 to them);
+        None when the twin cannot reproduce the model (sentence-transformers then)."""
+        with self._lock:
+            if not self._build_tried:
+                self._build_tried = True
+                fast = self._fast_model()
+                if fast is not None:
+                    self._build_runner = _onnx_layers(fast, self.weights_digest, self.build_runtime == "int8", threads=0)
+            return self._build_runner
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        runner = self._build_layers()
+        if runner is not None:
+            from tqdm import tqdm
+
+            with tqdm(total=len(texts), desc="embedding", unit="sentence", disable=not progress,
+                      mininterval=0.5) as bar:
+                vectors = self._fast.encode(list(texts), runner=runner, max_tokens=BUILD_BATCH_TOKENS,
+                                            on_batch=bar.update)
+            return normalise(vectors)
+        if self.build_runtime != "float32":
+            raise ModelError(f"build runtime {self.build_runtime!r} needs a model index.fastbert can run "
+                             f"(a BERT with mean pooling); {self.name!r} is not one: use float32")
         vectors = self._st().encode(list(texts), batch_size=self.batch_size, show_progress_bar=progress,
                                     convert_to_numpy=True, normalize_embeddings=True)
         return normalise(vectors)
@@ -222,20 +266,21 @@ class SentenceTransformerEmbedder:
         return self.embed([text])[0]
 
 
-def _onnx_layers(model, digest: str, int8: bool = False):
-    """The twin's layers in ONNX Runtime on one thread (`index.onnxbert`), float32 (the same vectors
-    within 1e-5, tested, and faster on a question) or int8, built once into the cache folder; None
-    (numpy then) when ONNX Runtime is missing or the file cannot be built."""
+def _onnx_layers(model, digest: str, int8: bool = False, threads: int = 1):
+    """The twin's layers in ONNX Runtime (`index.onnxbert`) on `threads` threads (0: every core; a
+    question's: one), float32 (the same vectors within 1e-5, tested, and faster on a question) or
+    int8, built once into the cache folder; None (numpy, or sentence-transformers for a build, then)
+    when ONNX Runtime is missing or the file cannot be built."""
     try:
         from .cache import cache_dir
         from .onnxbert import OnnxLayers
 
-        return OnnxLayers.for_model(model, cache_dir() / "embedder", "none", threads=1, int8=int8, key=digest)
+        return OnnxLayers.for_model(model, cache_dir() / "embedder", "none", threads=threads, int8=int8, key=digest)
     except Exception:  # noqa: BLE001 - any trouble here leaves the numpy pass, which is exact
         return None
 
 
-def get_embedder(name: str = DEFAULT_MODEL, query_runtime: str = "float32") -> Embedder:
+def get_embedder(name: str = DEFAULT_MODEL, query_runtime: str = "float32", build_runtime: str = "float32") -> Embedder:
     """The embedder for a model name (see the module docstring). One instance per model
     location and process: a server that reloads its index reuses the loaded model instead
     of loading a second copy."""
@@ -243,9 +288,9 @@ def get_embedder(name: str = DEFAULT_MODEL, query_runtime: str = "float32") -> E
         dim = int(name.split("-", 1)[1]) if "-" in name else 256
         return HashingEmbedder(dim)
     where, _, _ = resolve_model(name)
-    return _shared_embedder(str(where), name, query_runtime)
+    return _shared_embedder(str(where), name, query_runtime, build_runtime)
 
 
 @lru_cache(maxsize=4)
-def _shared_embedder(where: str, name: str, query_runtime: str) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(name, query_runtime=query_runtime)
+def _shared_embedder(where: str, name: str, query_runtime: str, build_runtime: str) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(name, query_runtime=query_runtime, build_runtime=build_runtime)

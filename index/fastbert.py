@@ -12,8 +12,8 @@ Left out on purpose: anything this pass would not reproduce exactly. `load` retu
 (and the caller falls back to sentence-transformers) for a model type other than BERT, an
 activation other than erf GELU, pooling other than mean, extra modules (Dense, LayerNorm,
 ...), prompts, weights not stored as float32 safetensors, unknown model or tokenizer
-arguments, or missing files. Batches are for convenience, not throughput: document
-batches still go through sentence-transformers.
+arguments, or missing files. With its layers in ONNX Runtime (`index.onnxbert`) it also
+embeds a build's documents (`index.embedding`), in batches of texts of about one length.
 """
 
 from __future__ import annotations
@@ -198,6 +198,26 @@ def bert_layers(w, ln, count: int) -> list[_Layer]:
     return layers
 
 
+def batches(lengths: Sequence[int], batch_size: int, max_tokens: int = 0) -> list[range]:
+    """Consecutive ranges over texts sorted longest first: `batch_size` texts each, or (`max_tokens` > 0)
+    as many as keep the padded batch (texts x the first, longest, text) within `max_tokens`, at least one.
+
+    >>> batches([5, 4, 2, 2, 1], 2)
+    [range(0, 2), range(2, 4), range(4, 5)]
+    >>> batches([5, 4, 2, 2, 1], 2, max_tokens=10)
+    [range(0, 2), range(2, 5)]
+    """
+    out, start, n = [], 0, len(lengths)
+    while start < n:
+        if max_tokens > 0:
+            size = max(1, max_tokens // max(1, lengths[start]))
+        else:
+            size = batch_size
+        out.append(range(start, min(n, start + size)))
+        start += size
+    return out
+
+
 class FastBert:
     """A BERT sentence-transformers model (mean pooling) as plain numpy. Build with `FastBert.load`."""
 
@@ -334,25 +354,34 @@ class FastBert:
         """Token ids of each text as the model sees them: `[CLS] ... [SEP]`, truncated to max_seq_length."""
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        """One float32 row of `dim` per text, as `SentenceTransformer.encode` gives (normalised if the model is)."""
+    def encode(self, texts: Sequence[str], batch_size: int = 32, runner=None, max_tokens: int = 0,
+               on_batch=None) -> np.ndarray:
+        """One float32 row of `dim` per text, as `SentenceTransformer.encode` gives (normalised if the model is).
+
+        Texts are run longest first, so a batch holds texts of about one length and little is padding.
+        `max_tokens` > 0: instead of `batch_size` texts, a batch takes as many as keep its padded size
+        (texts x its longest) within `max_tokens`, so short sentences share big batches. `runner`: the layers to
+        run (another `index.onnxbert.OnnxLayers` than `self.runner`, e.g. a build's, on more threads).
+        `on_batch(n)` is called after each batch of n texts (a progress bar)."""
         ids = self.token_ids(texts)
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch
-        for start in range(0, len(order), batch_size):
-            batch = order[start:start + batch_size]
-            out[batch] = self._forward([ids[i] for i in batch])
+        for batch in batches([len(ids[i]) for i in order], batch_size, max_tokens):
+            rows = [order[i] for i in batch]
+            out[rows] = self._forward([ids[i] for i in rows], runner)
+            if on_batch is not None:
+                on_batch(len(rows))
         if self.normalize:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             out /= np.maximum(norms, np.float32(1e-12))
         return out
 
-    def _forward(self, batch: list[list[int]]) -> np.ndarray:
-        x, mask = self.hidden_states(batch)
+    def _forward(self, batch: list[list[int]], runner=None) -> np.ndarray:
+        x, mask = self.hidden_states(batch, runner=runner)
         summed = np.einsum("nld,nl->nd", x, mask)
         return summed / np.maximum(mask.sum(axis=1, keepdims=True), np.float32(1e-9))
 
-    def hidden_states(self, batch: list[list[int]], types: list[list[int]] | None = None
+    def hidden_states(self, batch: list[list[int]], types: list[list[int]] | None = None, runner=None
                       ) -> tuple[np.ndarray, np.ndarray]:
         """The last layer's token states `[n, len, dim]` and the padding mask `[n, len]` of a batch of
         token id lists (padded on the right); `types` are segment ids for text pairs (0 when absent)."""
@@ -372,8 +401,9 @@ class FastBert:
         x = layer_norm(x, self.emb_ln_w, self.emb_ln_b, self.eps)
         # Padding gets the most negative float32 before softmax, as transformers does.
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        if self.runner is not None:  # the same layers in ONNX Runtime, int8 or float32 (index.onnxbert)
-            return self.runner.run(x, bias), mask
+        runner = runner if runner is not None else self.runner
+        if runner is not None:  # the same layers in ONNX Runtime, int8 or float32 (index.onnxbert)
+            return runner.run(x, bias), mask
         if mask.min() == 1:
             bias = np.float32(0)
         hidden = self.dim

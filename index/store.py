@@ -21,7 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -101,6 +101,7 @@ class BuildSettings(BaseModel):
     embed_section: bool = True
     limits: LoadLimits = LoadLimits()  # what a build reads at most: changing it does not make an index stale
     store: str = ""  # where the vectors are searched: "" (FAISS in the folder), milvus-lite:PATH.db, milvus://HOST:PORT/NAME
+    embed_runtime: Literal["float32", "int8"] = "float32"  # how documents are embedded (see index.embedding)
 
 
 @dataclass
@@ -152,6 +153,12 @@ def sentence_table(chunks: list[Chunk]) -> tuple[list[tuple[str, int, int, bool]
             ids.append(i)
         chunk_sents.append(ids)
     return rows, chunk_sents, sent_chunks
+
+
+def embed_runtime(manifest: Manifest) -> str:
+    """How an index's documents were embedded: `int8` when its model fingerprint says so (see
+    `SentenceTransformerEmbedder.fingerprint`), else `float32` (the model's own vectors)."""
+    return "int8" if manifest.model.fingerprint.endswith("+int8") else "float32"
 
 
 def embedding_text(text: str, section: str, with_section: bool) -> str:
@@ -250,7 +257,7 @@ def build_index(
         milvus_index(settings.faiss, settings.faiss_params)
         check_owner(spec, str(out))
     progress = sys.stderr.isatty() if progress is None else progress
-    embedder = embedder or get_embedder(settings.model)
+    embedder = embedder or get_embedder(settings.model, build_runtime=settings.embed_runtime)
     docs, problems = load_documents(list(paths), settings.limits)
     for p in problems:
         if on_problem:
@@ -649,7 +656,7 @@ def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> 
             reasons.append(f"model changed ({manifest.model.name} -> {settings.model})")
         if settings.chunker != manifest.chunker:
             reasons.append("chunker settings changed")
-        if settings.embed_section != manifest.embed_section:
+        if settings.embed_section != manifest.embed_section or settings.embed_runtime != embed_runtime(manifest):
             reasons.append("embedding settings changed")
         if settings.faiss != manifest.faiss:
             reasons.append(f"FAISS index changed ({manifest.faiss} -> {settings.faiss})")

@@ -247,7 +247,7 @@ def test_same_vectors_as_sentence_transformers(fast, model_dir):
     cosine = (ref * ours).sum(axis=1)
     assert cosine.min() >= 0.99999, dict(zip(TEXTS, cosine.tolist()))
     assert np.abs(ref - ours).max() < 1e-5
-    # The query path of index.embedding uses this twin; documents go through sentence-transformers.
+    # The query path of index.embedding uses this twin, and so do documents (in batches, on every core).
     from index.embedding import SentenceTransformerEmbedder
 
     emb = SentenceTransformerEmbedder("default")
@@ -288,6 +288,68 @@ def test_the_query_embedding_in_int8_stays_close_and_the_assistant_takes_its_run
     plain = Assistant.load(settings=Settings().with_(retrieval={"query_runtime": "float32"}))
     assert plain.embedder.query_runtime == "float32"
     assert np.abs(plain.embedder.embed_query(TEXTS[0]) - exact[0]).max() < 1e-5
+
+
+@pytest.mark.integration
+def test_a_build_embeds_in_onnx_runtime_without_torch_and_gives_the_models_vectors(model_dir):
+    """Document batches run the twin's layers in ONNX Runtime (float32, every core), sorted by length
+    into token-budget batches: the same vectors as sentence-transformers, and torch never imported."""
+    from sentence_transformers import SentenceTransformer
+
+    texts = TEXTS + [f"Section {i}: " + "word " * (i % 37) for i in range(300)]  # many batches, many lengths
+    ref = SentenceTransformer(str(model_dir), device="cpu").encode(texts, normalize_embeddings=True,
+                                                                    convert_to_numpy=True)
+    code = (
+        "import json, sys\n"
+        "from index.embedding import SentenceTransformerEmbedder\n"
+        "e = SentenceTransformerEmbedder('default')\n"
+        "v = e.embed(json.loads(sys.stdin.read()))\n"
+        "assert e._build_layers() is not None\n"
+        "heavy = sorted(n for n in sys.modules if n.split('.')[0] in ('torch', 'sentence_transformers'))\n"
+        "print(json.dumps({'heavy': heavy, 'v': v.tolist()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         input=json.dumps(texts), env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["heavy"] == []
+    assert np.abs(np.array(got["v"], dtype=np.float32) - ref).max() < 1e-5
+
+
+@pytest.mark.integration
+def test_an_int8_build_is_marked_and_never_mixed_with_a_float32_one(tmp_path):
+    from assistant import Assistant, Settings
+    from index import BuildSettings, build_index, load_index, stale_reasons
+    from index.embedding import SentenceTransformerEmbedder, get_embedder
+    from index.errors import ModelError
+
+    exact = SentenceTransformerEmbedder("default").embed(TEXTS)
+    int8 = get_embedder("default", build_runtime="int8")
+    vectors = int8.embed(TEXTS)
+    cosines = (vectors * exact).sum(axis=1)
+    assert cosines.min() > 0.95 and np.abs(vectors - exact).max() > 1e-4  # close, and really another path
+    assert int8.fingerprint == get_embedder("default").fingerprint + "+int8"
+    with pytest.raises(ValueError, match="build_runtime"):
+        SentenceTransformerEmbedder("default", build_runtime="int4")
+    with pytest.raises(ModelError, match="float32"):
+        SentenceTransformerEmbedder("hashing-model-folder-that-is-no-bert", build_runtime="int8").embed(["a"])
+
+    doc = tmp_path / "doc.txt"
+    doc.write_text("Pyongyang received oil.\n\nThe committee postponed its decision.\n", encoding="utf-8")
+    settings = Settings().with_(index={"embed_runtime": "int8"})
+    manifest = build_index([doc], tmp_path / "ix", settings.index.build(), progress=False)
+    assert manifest.model.fingerprint.endswith("+int8")
+    assert stale_reasons(manifest, Settings().index.build()) == ["embedding settings changed"]
+    assert stale_reasons(manifest, settings.index.build()) == []
+    assistant = Assistant.load(tmp_path / "ix")  # searched with the embedder it was built with, not called stale
+    assert assistant.embedder.fingerprint == manifest.model.fingerprint
+    again = build_index([doc], tmp_path / "ix", settings.index.build(), progress=False)
+    assert again.counts["reused"] == again.counts["sentences"]  # an unchanged int8 build re-embeds nothing
+    plain = build_index([doc], tmp_path / "ix", Settings().index.build(), progress=False)
+    assert plain.counts["reused"] == 0 and not plain.model.fingerprint.endswith("+int8")
+    assert np.abs(load_index(tmp_path / "ix").embeddings
+                  - SentenceTransformerEmbedder("default").embed(
+                      [load_index(tmp_path / "ix").sentence_text(i) for i in range(plain.counts["sentences"])])).max() < 1e-5
 
 
 @pytest.mark.integration

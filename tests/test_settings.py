@@ -600,6 +600,7 @@ SETTING_TESTS = {
     "index.faiss_params": "test_index_faiss_params",
     "index.store": "tests/test_milvus.py::test_the_same_citations_through_milvus_as_through_faiss_flat",
     "index.embed_section": "test_index_embed_section",
+    "index.embed_runtime": "tests/test_fastbert.py::test_an_int8_build_is_marked_and_never_mixed_with_a_float32_one",
     "index.chunker.max_chars": "test_index_chunker[max_chars-200]",
     "index.chunker.max_list_chars": "test_index_chunker[max_list_chars-200]",
     "index.chunker.overlap": "test_index_chunker[overlap-0]",

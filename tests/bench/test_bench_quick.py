@@ -285,7 +285,24 @@ def _app():
     return app
 
 
-@pytest.mark.parametrize("args", [["--scale", "lots"], ["--scale", "10"], ["--parts", "latency,speed"]])
+def test_the_build_rows_show_peak_memory_and_an_int8_build_says_so():
+    results = _results()
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert not any("RSS" in k and "build" in k for k in rows) and not any("int8 embedding" in k for k in rows)
+    results["parts"]["build"]["ours"].update(peak_rss_mb=700.0, embed_runtime="int8")
+    results["parts"]["build"]["peer"]["peak_rss_mb"] = 1000.0
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert rows["build peak RSS (model loaded), MB"][1:] == ("700.0", "1,000", "0.70x")
+    assert "build, 3 files, 9,000 chars (int8 embedding): seconds" in rows
+    results["parts"]["build"]["upload"] = {"pages": 100, "chars": 335_405, "total_s": 12.5, "answered": True}
+    rows = {r[0]: r for r in report.summary_rows(results)}
+    assert rows["upload to first answer, 100-page PDF (335,405 chars), s"][1] == "12.5 (answered: yes)"
+    results["parts"]["build"]["upload"] = {"error": "RuntimeError: boom"}
+    assert {r[0]: r for r in report.summary_rows(results)}["upload to first answer, s"][1] == "error"
+
+
+@pytest.mark.parametrize("args", [["--scale", "lots"], ["--scale", "10"], ["--parts", "latency,speed"],
+                                  ["--embed-runtime", "int4"]])
 def test_bad_options_are_usage_errors(args):
     result = CliRunner().invoke(_app(), ["bench", "--quick", *args])
     assert result.exit_code == 2
@@ -307,6 +324,8 @@ def _check_outputs(out: Path, stdout: str, want_peer: bool) -> dict:
     assert (results["parts"]["latency"]["peer"] is not None) == want_peer
     assert results["parts"]["cold"]["ours"]["same_answer_every_run"] is True
     assert "bundled article" in results["parts"]["memory"]["serve"]
+    upload = results["parts"]["build"]["upload"]  # the PDF went through the page and its last page answers
+    assert upload["pages"] == 3 and upload["answered"] is True and not upload["refused"], upload
     return results
 
 
