@@ -198,6 +198,7 @@ class _HTMLText(HTMLParser):
         self.title = ""
         self._in_title = False
         self.pre = 0
+        self.nav: list | None = None  # [tag, depth] of the navigation element being skipped
 
     def _emit(self, s: str) -> None:
         self.parts.append(s)
@@ -215,13 +216,25 @@ class _HTMLText(HTMLParser):
             self.blocks.append((self.current[0], self.block_start, self.length, self.current[1]))
             self.current = None
 
+    def _navigation(self, tag: str, attrs) -> bool:
+        """True inside site navigation (`<nav>`, `role="navigation"`: menus, tables of contents, previous/next
+        links), which is left out of the text; tracks the element's nesting to know where it ends."""
+        if self.nav:
+            if tag == self.nav[0]:
+                self.nav[1] += 1
+            return True
+        if tag == "nav" or any(k == "role" and v == "navigation" for k, v in attrs):
+            self.nav = [tag, 1]
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag == "title":
             self._in_title = True
         if tag in self.HIDDEN:
             self.hidden += 1
             return
-        if self.hidden:
+        if self.hidden or self._navigation(tag, attrs):
             return
         if tag == "pre":
             self.pre += 1
@@ -238,6 +251,12 @@ class _HTMLText(HTMLParser):
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
             return
+        if self.nav:
+            if tag == self.nav[0]:
+                self.nav[1] -= 1
+                if self.nav[1] == 0:
+                    self.nav = None
+            return
         if self.hidden:
             return
         if tag == "pre":
@@ -248,7 +267,7 @@ class _HTMLText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
-        if self.hidden:
+        if self.hidden or self.nav:
             return
         if self.current is None:
             self.current = ("paragraph", 0)
@@ -269,6 +288,8 @@ def html_to_text(source: str) -> tuple[str, list[Block], str]:
 
     >>> html_to_text("<h1>T</h1><p>A <b>b</b>.</p><script>x()</script>")[0]
     'T\\n\\nA b.'
+    >>> html_to_text('<nav><a>Home</a></nav><div role="navigation"><div>Contents</div></div><p>Body.</p>')[0]
+    'Body.'
     """
     parser = _HTMLText()
     parser.feed(source)
