@@ -99,6 +99,36 @@ def _looks_like_heading(line: str, is_first: bool) -> bool:
     return s[0].isupper() or s[0].isdigit() or is_first
 
 
+def _indent(text: str, at: int) -> int:
+    """Columns of white space before the first character of the line holding offset `at`."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:text.find("\n", at) if "\n" in text[at:] else len(text)]
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _outdented_headings(text: str, start: int, end: int, blocks: list[Block]) -> int:
+    r"""Peel the headings off the top of a plain-text paragraph, appending them to `blocks`; returns where the
+    rest starts. A heading here is a heading-like line (`_looks_like_heading`) in the first columns (at most
+    3 spaces in) whose next line is indented further, as man pages and RFCs lay out their sections:
+
+    >>> text = "OPTIONS\n   Matching Control\n       -i, --ignore-case\n              Ignore case."
+    >>> found = []; rest = _outdented_headings(text, 0, len(text), found)
+    >>> [text[b.start:b.end] for b in found], [b.level for b in found], text[rest:rest + 17]
+    (['OPTIONS', 'Matching Control'], [1, 2], '-i, --ignore-case')
+    """
+    while True:
+        nl = text.find("\n", start, end)
+        if nl < 0:
+            return start
+        nxt, _ = strip_span(text, nl, end)
+        here = _indent(text, start)
+        if here > 3 or _indent(text, nxt) <= here or not _looks_like_heading(text[start:nl], False):
+            return start
+        s, e = strip_span(text, start, nl)
+        blocks.append(Block("heading", s, e, 1 if here == 0 else 2))
+        start = nxt
+
+
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """`text[start:end]` without the white space at either end, as offsets: `strip_span(" ab ", 0, 4) -> (1, 3)`."""
     while start < end and text[start].isspace():
@@ -128,8 +158,12 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         para_start = None
         if s >= e:
             return
+        peeled = False
+        if not markdown:
+            body = _outdented_headings(text, s, e, blocks)
+            peeled, s = body != s, body
         chunk = text[s:e]
-        if not markdown and "\n" not in chunk and _looks_like_heading(chunk, first):
+        if not markdown and not peeled and "\n" not in chunk and _looks_like_heading(chunk, first):
             blocks.append(Block("heading", s, e, 1 if first else 2))
         else:
             blocks.append(Block("paragraph", s, e))

@@ -106,3 +106,21 @@ def test_html_leaves_out_site_navigation():
         "<h1>csv</h1><p>Read and write <b>CSV</b>.</p><div class='footer'>Copyright.</div></body>")
     assert text == "csv\n\nRead and write CSV.\n\nCopyright."
     assert kinds(text, blocks) == [("heading", "csv"), ("paragraph", "Read and write CSV."), ("paragraph", "Copyright.")]
+
+
+def test_plain_text_laid_out_like_a_man_page_gets_its_section_headings(tmp_path):
+    p = tmp_path / "tool.1.txt"
+    p.write_text("NAME\n       tool - do things\n\nOPTIONS\n   Matching Control\n       -i, --ignore-case\n"
+                 "              Ignore case distinctions.\n\nEXIT STATUS\n       Zero on success.\n", encoding="utf-8")
+    doc = load_document(p)
+    heads = [(doc.text[b.start:b.end], b.level) for b in doc.blocks if b.kind == "heading"]
+    assert heads == [("NAME", 1), ("OPTIONS", 1), ("Matching Control", 2), ("EXIT STATUS", 1)]
+    assert kinds(doc.text, [b for b in doc.blocks if b.kind != "heading"]) == [
+        ("paragraph", "tool - do things"), ("paragraph", "-i, --ignore-case\n              Ignore case distinctions."),
+        ("paragraph", "Zero on success.")]
+    # a paragraph whose first line merely starts further left (a hanging indent) keeps it
+    q = tmp_path / "note.txt"
+    q.write_text("Intro.\n\nThis sentence ends here.\n    And this line is indented.\n", encoding="utf-8")
+    doc = load_document(q)
+    assert kinds(doc.text, doc.blocks) == [("paragraph", "Intro."),
+                                           ("paragraph", "This sentence ends here.\n    And this line is indented.")]
