@@ -252,12 +252,14 @@ class _HTMLText(HTMLParser):
 
     def _navigation(self, tag: str, attrs) -> bool:
         """True inside site navigation (`<nav>`, `role="navigation"`: menus, tables of contents, previous/next
-        links), which is left out of the text; tracks the element's nesting to know where it ends."""
+        links) or a heading's permalink mark (`<a class="headerlink">¶</a>`, as Sphinx and MkDocs write them),
+        which are left out of the text; tracks the element's nesting to know where it ends."""
         if self.nav:
             if tag == self.nav[0]:
                 self.nav[1] += 1
             return True
-        if tag == "nav" or any(k == "role" and v == "navigation" for k, v in attrs):
+        if (tag == "nav" or any(k == "role" and v == "navigation" for k, v in attrs)
+                or (tag == "a" and any(k == "class" and "headerlink" in (v or "").split() for k, v in attrs))):
             self.nav = [tag, 1]
             return True
         return False
@@ -324,6 +326,8 @@ def html_to_text(source: str) -> tuple[str, list[Block], str]:
     'T\\n\\nA b.'
     >>> html_to_text('<nav><a>Home</a></nav><div role="navigation"><div>Contents</div></div><p>Body.</p>')[0]
     'Body.'
+    >>> html_to_text('<h2>Examples<a class="headerlink" href="#ex">¶</a></h2>')[0]
+    'Examples'
     """
     parser = _HTMLText()
     parser.feed(source)

@@ -99,11 +99,12 @@ def test_tiny_corpus_loads(tiny_corpus):
     assert html_doc.title == "Volcanoes" and "never be indexed" not in html_doc.text
 
 
-def test_html_leaves_out_site_navigation():
+def test_html_leaves_out_site_navigation_and_permalink_marks():
     text, blocks, _ = html_to_text(
         "<body><nav><ul><li>Home</li><li>Docs</li></ul></nav>"
         "<div role='navigation'><h3>Table of Contents</h3><div><ul><li>reader()</li></ul></div></div>"
-        "<h1>csv</h1><p>Read and write <b>CSV</b>.</p><div class='footer'>Copyright.</div></body>")
+        "<h1>csv<a class='headerlink' href='#csv'>¶</a></h1><p>Read and write <b>CSV</b>.</p>"
+        "<div class='footer'>Copyright.</div></body>")
     assert text == "csv\n\nRead and write CSV.\n\nCopyright."
     assert kinds(text, blocks) == [("heading", "csv"), ("paragraph", "Read and write CSV."), ("paragraph", "Copyright.")]
 
