@@ -118,9 +118,19 @@ def register(app: typer.Typer) -> None:
         squad: Optional[Path] = typer.Option(None, "--squad", metavar="FILE", help="Score a SQuAD 2.0 JSON file instead of the eval set (one index per article, cached); eval/data/squad-heldout.json is gated on eval/gate.json's squad section."),
         articles: Optional[str] = typer.Option(None, "--articles", metavar="TITLES", help="With --squad: only these articles, comma-separated (underscores optional)."),
         limit: Optional[int] = typer.Option(None, "--limit", min=1, metavar="N", help="With --squad: the first N questions of each article (quick runs; never gated)."),
+        genres: bool = typer.Option(False, "--genres", help="Run the held-out development sets of other genres instead (--set, default eval/data/genres/questions.jsonl): answerable questions about a Python doc page, a PDF manual and a man page, one cached index each; hit@1/3, answer-key recall, false abstention, quoted characters per document; a run of the default file is gated on eval/gate.json's genres section."),
         decline: bool = typer.Option(False, "--decline", help="Run the decline benchmark instead (--set, default eval/data/decline.jsonl): off-topic, near-topic and answerable questions about several documents, one cached index each; a full run of the default file's test split is gated on eval/gate.json's decline section; --predictions scores another system's abstentions."),
     ) -> None:
         """Measure how well answers are grounded: retrieval, citations, answers, abstention."""
+        if genres:
+            given = [name for name, value in (("--decline", decline), ("--squad", squad), ("--index", index),
+                                              ("--document", document), ("--store", store), ("--articles", articles),
+                                              ("--limit", limit), ("--split", split), ("--predictions", predictions),
+                                              ("--no-baseline", no_baseline)) if value]
+            if given:
+                raise _usage_error(f"--genres builds its own indexes and runs no baseline; it does not take {', '.join(given)}")
+            _genres_eval(set_file, override, json_out, readme, gate, no_gate, report)
+            return
         if decline:
             given = [name for name, value in (("--squad", squad), ("--index", index), ("--document", document),
                                               ("--store", store), ("--articles", articles), ("--limit", limit),
@@ -285,6 +295,16 @@ def _replace_readme_block(readme: Path, name: str, content: str) -> None:
         raise _usage_error(f"cannot update {readme}: {exc}") from None
 
 
+def _require_block(readme: Path, name: str) -> None:
+    """A usage error unless `readme` can be read and holds the `name` block (checked before a long run)."""
+    try:
+        has_block = f"<!-- {name}:start -->" in Path(readme).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _usage_error(f"cannot update {readme}: {exc}") from None
+    if not has_block:
+        raise _usage_error(f"{readme} has no <!-- {name}:start --> ... <!-- {name}:end --> block")
+
+
 def _write_json(results: dict, json_out: Optional[str]) -> None:
     """`--json FILE` (the `-` case prints instead of the table and is handled by the caller)."""
     if json_out and json_out != "-":
@@ -352,12 +372,7 @@ def _decline_eval(set_file: Optional[Path], split: str, predictions: Optional[Pa
         typer.echo(f"gate: not applied (the gate reads the test split; this is {split})", err=True)
     gate_data = _gate_section(gate_file, "decline") if gate_file else None
     if readme:  # before the run, not after it
-        try:
-            has_block = "<!-- decline-figures:start -->" in Path(readme).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise _usage_error(f"cannot update {readme}: {exc}") from None
-        if not has_block:
-            raise _usage_error(f"{readme} has no <!-- decline-figures:start --> ... <!-- decline-figures:end --> block")
+        _require_block(readme, "decline-figures")
 
     try:
         if preds is None:
@@ -396,3 +411,54 @@ def _decline_eval(set_file: Optional[Path], split: str, predictions: Optional[Pa
         typer.echo(f"updated: {readme}", err=to_err)
     if gate_data is not None:
         _report_gate(gate_file, "decline", failures, to_err)
+
+
+def _genres_eval(set_file: Optional[Path], overrides: List[str], json_out: Optional[str], readme: Optional[Path],
+                 gate: Optional[Path], no_gate: bool, report: Optional[Path]) -> None:
+    """`assistant eval --genres`: run eval/genres.py, print its table, write JSON/README/report, apply the gate."""
+    from .genres import (DEFAULT_SET, GenreDataError, check_gate, is_default, load_rows, readme_block, run_genres,
+                         terminal_table, write_report)
+    from .runner import DEFAULT_GATE, parse_overrides
+
+    to_err = json_out == "-"
+    path = set_file or DEFAULT_SET
+    try:
+        rows = load_rows(path)
+        settings_overrides = parse_overrides(overrides)
+    except (GenreDataError, ValueError) as exc:
+        raise _usage_error(str(exc)) from None
+    if not rows:
+        raise _usage_error(f"no questions in {path}")
+    gate_file = None if no_gate else (gate or (DEFAULT_GATE if is_default(path) else None))
+    gate_data = _gate_section(gate_file, "genres") if gate_file else None
+    if readme:  # before the run, not after it
+        _require_block(readme, "genres-figures")
+    try:
+        run = run_genres(path, rows, _settings(settings_overrides))
+    except GenreDataError as exc:
+        raise _usage_error(str(exc)) from None
+    results = run.to_dict()
+    failures = _apply_gate(results, results["overall"], gate_data, gate_file, check_gate)
+
+    meta = results["meta"]
+    if to_err:
+        sys.stdout.write(json.dumps(results, ensure_ascii=False) + "\n")
+    else:
+        typer.echo(terminal_table(results))
+        typer.echo(f"{meta['n']} questions about {len(results['docs'])} document(s) from {path} in {meta['seconds']:.1f} s "
+                   f"(indexing {meta['build_seconds']:.1f} s); model {meta['model']}, judge {meta['judge']}")
+    _write_json(results, json_out)
+    if meta["unlocated"]:
+        typer.echo(f"warning: {len(meta['unlocated'])} answer(s) not found in their document, scored as retrieval "
+                   f"misses (first: {meta['unlocated'][0]})", err=True)
+    failed = [r for r in results["records"] if r["error"]]
+    if failed:
+        typer.echo(f"warning: {len(failed)} question(s) failed (scored as abstentions); first: {failed[0]['id']}: "
+                   f"{failed[0]['error']}", err=True)
+    if report:
+        typer.echo(f"report: {write_report(results, Path(report))}", err=to_err)
+    if readme:
+        _replace_readme_block(readme, "genres-figures", readme_block(results))
+        typer.echo(f"updated: {readme}", err=to_err)
+    if gate_data is not None:
+        _report_gate(gate_file, "genres", failures, to_err)

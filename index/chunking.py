@@ -97,15 +97,47 @@ def _cached_spans(span: str) -> tuple[tuple[int, int], ...] | None:
     return _relative_spans(span)
 
 
+def unwrap(span: str) -> str:
+    r"""`span` with the line breaks of hard-wrapped prose turned into spaces (same length, so offsets hold).
+
+    A paragraph of a plain-text file wrapped at a fixed width (a man page, an RFC, a README) breaks
+    its sentences across lines; read as they stand, every line would be a sentence of its own. A
+    line break becomes a space when the next line keeps the margin of the line before (a hard wrap),
+    or indents further after a line not ending in `:` (a term, `-i, --ignore-case`, and the first line
+    of its description). A break before a line that starts further left, after a `:`, or next to a
+    blank line stays: code and lists keep their lines.
+
+    >>> unwrap("-c, --count\n      Print a count of\n      matching lines.")
+    '-c, --count       Print a count of       matching lines.'
+    >>> unwrap("for row in rows:\n    print(row)\nprint('done')")  # code: margins differ
+    "for row in rows:\n    print(row)\nprint('done')"
+    """
+    if "\n" not in span:
+        return span
+    out = list(span)
+    lines = span.split("\n")
+    at = 0
+    for before, after in zip(lines, lines[1:]):
+        at += len(before)  # `at` is the break between the two lines
+        b, a = before.strip(), after.strip()
+        if b and a:
+            ib, ia = len(before) - len(before.lstrip(" \t")), len(after) - len(after.lstrip(" \t"))
+            if ia == ib or (ia > ib and not b.endswith(":")):
+                out[at] = " "
+        at += 1
+    return "".join(out)
+
+
 def _relative_spans(span: str) -> tuple[tuple[int, int], ...] | None:
     """Sentence offsets inside `span` (None: pysbd altered the text; use the regex).
 
     A span with no sentence end or line break before its last characters is one sentence as
-    it stands, without asking pysbd.
+    it stands, without asking pysbd. Hard-wrapped prose is read as running text (`unwrap`).
 
     >>> _relative_spans(" One sentence, no inner stop! "), _relative_spans("A b. C d.")
     (((1, 29),), ((0, 4), (5, 9)))
     """
+    span = unwrap(span)
     body = span.strip()
     if not _INNER_END.search(body.rstrip(_TRAILING)):
         at = span.find(body)
@@ -187,8 +219,20 @@ def _units(doc: Document, block: Block, settings: ChunkerSettings) -> list[_Unit
     return units
 
 
+TERM_CHARS = 100  # a one-line paragraph this short, without a sentence end, names what follows it
+
+
+def _is_term(doc: Document, block: Block) -> bool:
+    """A paragraph that names what the next one describes: one short line ending in no sentence mark, such as a
+    reference page's signature (`csv.QUOTE_ALL¶`, `has_header(sample)`) or a definition's term (`%e`)."""
+    text = doc.text[block.start:block.end].strip()
+    return (block.kind == "paragraph" and 0 < len(text) <= TERM_CHARS and "\n" not in text
+            and not text.endswith((".", "!", "?", ":", "…", "。")))
+
+
 def _groups(doc: Document) -> list[tuple[str, list[Block]]]:
-    """Blocks grouped into (section, blocks); a paragraph ending in ':' takes the list after it."""
+    """Blocks grouped into (section, blocks); a paragraph ending in ':' takes the list after it, and a run of
+    terms (`_is_term`) takes the paragraph after it, so a signature is read with its description."""
     groups: list[tuple[str, list[Block]]] = []
     section = ""
     for block in doc.blocks:
@@ -199,6 +243,9 @@ def _groups(doc: Document) -> list[tuple[str, list[Block]]]:
         if (block.kind == "item" and prev is not None and prev[0] == section
                 and (prev[1][-1].kind == "item"
                      or doc.text[prev[1][-1].start:prev[1][-1].end].rstrip().endswith(":"))):
+            prev[1].append(block)
+        elif (block.kind == "paragraph" and prev is not None and prev[0] == section
+              and all(_is_term(doc, b) for b in prev[1])):
             prev[1].append(block)
         else:
             groups.append((section, [block]))

@@ -99,6 +99,36 @@ def _looks_like_heading(line: str, is_first: bool) -> bool:
     return s[0].isupper() or s[0].isdigit() or is_first
 
 
+def _indent(text: str, at: int) -> int:
+    """Columns of white space before the first character of the line holding offset `at`."""
+    line_start = text.rfind("\n", 0, at) + 1
+    line = text[line_start:text.find("\n", at) if "\n" in text[at:] else len(text)]
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _outdented_headings(text: str, start: int, end: int, blocks: list[Block]) -> int:
+    r"""Peel the headings off the top of a plain-text paragraph, appending them to `blocks`; returns where the
+    rest starts. A heading here is a heading-like line (`_looks_like_heading`) in the first columns (at most
+    3 spaces in) whose next line is indented further, as man pages and RFCs lay out their sections:
+
+    >>> text = "OPTIONS\n   Matching Control\n       -i, --ignore-case\n              Ignore case."
+    >>> found = []; rest = _outdented_headings(text, 0, len(text), found)
+    >>> [text[b.start:b.end] for b in found], [b.level for b in found], text[rest:rest + 17]
+    (['OPTIONS', 'Matching Control'], [1, 2], '-i, --ignore-case')
+    """
+    while True:
+        nl = text.find("\n", start, end)
+        if nl < 0:
+            return start
+        nxt, _ = strip_span(text, nl, end)
+        here = _indent(text, start)
+        if here > 3 or _indent(text, nxt) <= here or not _looks_like_heading(text[start:nl], False):
+            return start
+        s, e = strip_span(text, start, nl)
+        blocks.append(Block("heading", s, e, 1 if here == 0 else 2))
+        start = nxt
+
+
 def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     """`text[start:end]` without the white space at either end, as offsets: `strip_span(" ab ", 0, 4) -> (1, 3)`."""
     while start < end and text[start].isspace():
@@ -128,8 +158,12 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         para_start = None
         if s >= e:
             return
+        peeled = False
+        if not markdown:
+            body = _outdented_headings(text, s, e, blocks)
+            peeled, s = body != s, body
         chunk = text[s:e]
-        if not markdown and "\n" not in chunk and _looks_like_heading(chunk, first):
+        if not markdown and not peeled and "\n" not in chunk and _looks_like_heading(chunk, first):
             blocks.append(Block("heading", s, e, 1 if first else 2))
         else:
             blocks.append(Block("paragraph", s, e))
@@ -198,6 +232,7 @@ class _HTMLText(HTMLParser):
         self.title = ""
         self._in_title = False
         self.pre = 0
+        self.nav: list | None = None  # [tag, depth] of the navigation element being skipped
 
     def _emit(self, s: str) -> None:
         self.parts.append(s)
@@ -215,13 +250,27 @@ class _HTMLText(HTMLParser):
             self.blocks.append((self.current[0], self.block_start, self.length, self.current[1]))
             self.current = None
 
+    def _navigation(self, tag: str, attrs) -> bool:
+        """True inside site navigation (`<nav>`, `role="navigation"`: menus, tables of contents, previous/next
+        links) or a heading's permalink mark (`<a class="headerlink">¶</a>`, as Sphinx and MkDocs write them),
+        which are left out of the text; tracks the element's nesting to know where it ends."""
+        if self.nav:
+            if tag == self.nav[0]:
+                self.nav[1] += 1
+            return True
+        if (tag == "nav" or any(k == "role" and v == "navigation" for k, v in attrs)
+                or (tag == "a" and any(k == "class" and "headerlink" in (v or "").split() for k, v in attrs))):
+            self.nav = [tag, 1]
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs) -> None:
         if tag == "title":
             self._in_title = True
         if tag in self.HIDDEN:
             self.hidden += 1
             return
-        if self.hidden:
+        if self.hidden or self._navigation(tag, attrs):
             return
         if tag == "pre":
             self.pre += 1
@@ -238,6 +287,12 @@ class _HTMLText(HTMLParser):
         if tag in self.HIDDEN:
             self.hidden = max(0, self.hidden - 1)
             return
+        if self.nav:
+            if tag == self.nav[0]:
+                self.nav[1] -= 1
+                if self.nav[1] == 0:
+                    self.nav = None
+            return
         if self.hidden:
             return
         if tag == "pre":
@@ -248,7 +303,7 @@ class _HTMLText(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
-        if self.hidden:
+        if self.hidden or self.nav:
             return
         if self.current is None:
             self.current = ("paragraph", 0)
@@ -269,6 +324,10 @@ def html_to_text(source: str) -> tuple[str, list[Block], str]:
 
     >>> html_to_text("<h1>T</h1><p>A <b>b</b>.</p><script>x()</script>")[0]
     'T\\n\\nA b.'
+    >>> html_to_text('<nav><a>Home</a></nav><div role="navigation"><div>Contents</div></div><p>Body.</p>')[0]
+    'Body.'
+    >>> html_to_text('<h2>Examples<a class="headerlink" href="#ex">¶</a></h2>')[0]
+    'Examples'
     """
     parser = _HTMLText()
     parser.feed(source)

@@ -97,3 +97,32 @@ def test_offsets_invariant_on_random_text(text, max_chars, overlap, markdown):
 def test_offsets_invariant_on_structured_text(lines, markdown):
     doc = make_doc("\n".join(lines), markdown)
     assert_exact(doc, chunk_document(doc, ChunkerSettings(max_chars=200)))
+
+
+def test_hard_wrapped_prose_is_read_in_sentences_not_lines():
+    # a man page's option: the term and its description, wrapped at a fixed width with a constant margin
+    text = ("-c, --count\n"
+            "       Suppress normal output; instead print a count of matching  lines\n"
+            "       for each input file.  With the -v option, count non-matching\n"
+            "       lines.\n")
+    doc = make_doc(text)
+    sentences = [text[s:e] for s, e in split_sentences(text)]
+    assert len(sentences) == 2 and sentences[0].startswith("-c, --count\n") and sentences[0].endswith("input file.")
+    assert sentences[1].endswith("non-matching\n       lines.")  # quotes stay the document's own text
+    assert_exact(doc, chunk_document(doc))
+    # code keeps its lines: a break before a line that starts further left, or after a ':', stays a break
+    code = "for row in rows:\n    print(row)\nprint('done')"
+    assert [code[s:e] for s, e in split_sentences(code)] == ["for row in rows:", "print(row)", "print('done')"]
+
+
+def test_a_signature_line_is_chunked_with_the_paragraph_that_describes_it():
+    text = ("csv.QUOTE_ALL\n\nInstructs writer objects to quote all fields.\n\n"
+            "csv.QUOTE_MINIMAL\n\nInstructs writer objects to only quote fields with special characters.\n\n"
+            "A sentence that ends.\n\nAnother paragraph on its own.")
+    doc = make_doc(text, markdown=True)  # Markdown: the short lines are paragraphs, not headings
+    chunks = chunk_document(doc)
+    assert_exact(doc, chunks)
+    assert [c.text for c in chunks] == [
+        "csv.QUOTE_ALL\n\nInstructs writer objects to quote all fields.",
+        "csv.QUOTE_MINIMAL\n\nInstructs writer objects to only quote fields with special characters.",
+        "A sentence that ends.", "Another paragraph on its own."]

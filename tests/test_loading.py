@@ -97,3 +97,31 @@ def test_tiny_corpus_loads(tiny_corpus):
     assert sorted(d.doc_id for d in docs) == ["bicycles.md", "tea.txt", "volcanoes.html"]
     html_doc = next(d for d in docs if d.doc_id == "volcanoes.html")
     assert html_doc.title == "Volcanoes" and "never be indexed" not in html_doc.text
+
+
+def test_html_leaves_out_site_navigation_and_permalink_marks():
+    text, blocks, _ = html_to_text(
+        "<body><nav><ul><li>Home</li><li>Docs</li></ul></nav>"
+        "<div role='navigation'><h3>Table of Contents</h3><div><ul><li>reader()</li></ul></div></div>"
+        "<h1>csv<a class='headerlink' href='#csv'>¶</a></h1><p>Read and write <b>CSV</b>.</p>"
+        "<div class='footer'>Copyright.</div></body>")
+    assert text == "csv\n\nRead and write CSV.\n\nCopyright."
+    assert kinds(text, blocks) == [("heading", "csv"), ("paragraph", "Read and write CSV."), ("paragraph", "Copyright.")]
+
+
+def test_plain_text_laid_out_like_a_man_page_gets_its_section_headings(tmp_path):
+    p = tmp_path / "tool.1.txt"
+    p.write_text("NAME\n       tool - do things\n\nOPTIONS\n   Matching Control\n       -i, --ignore-case\n"
+                 "              Ignore case distinctions.\n\nEXIT STATUS\n       Zero on success.\n", encoding="utf-8")
+    doc = load_document(p)
+    heads = [(doc.text[b.start:b.end], b.level) for b in doc.blocks if b.kind == "heading"]
+    assert heads == [("NAME", 1), ("OPTIONS", 1), ("Matching Control", 2), ("EXIT STATUS", 1)]
+    assert kinds(doc.text, [b for b in doc.blocks if b.kind != "heading"]) == [
+        ("paragraph", "tool - do things"), ("paragraph", "-i, --ignore-case\n              Ignore case distinctions."),
+        ("paragraph", "Zero on success.")]
+    # a paragraph whose first line merely starts further left (a hanging indent) keeps it
+    q = tmp_path / "note.txt"
+    q.write_text("Intro.\n\nThis sentence ends here.\n    And this line is indented.\n", encoding="utf-8")
+    doc = load_document(q)
+    assert kinds(doc.text, doc.blocks) == [("paragraph", "Intro."),
+                                           ("paragraph", "This sentence ends here.\n    And this line is indented.")]
