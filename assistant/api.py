@@ -29,6 +29,7 @@ from .errors import InvalidQuestion, UnknownDocument
 from .judge import Judge
 from .library import with_uploads
 from .question import Query, read
+from .rerank import Reranker
 from .retrieval import Retriever
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
 from .types import Answer, IndexInfo, Passage, Timing
@@ -45,7 +46,10 @@ class Assistant:
         self.embedder = get_embedder(index.manifest.model.name, self.settings.retrieval.query_runtime,
                                      embed_runtime(index.manifest))
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
-        self.decider = Decider(index, self.settings.answer, *load_judge(self.settings.answer), known=self.retriever.knows)
+        judge, decision = load_judge(self.settings.answer)
+        reranker = Reranker.load() if judge is not None and self.settings.answer.rerank else None
+        self.decider = Decider(index, self.settings.answer, judge, decision, known=self.retriever.knows,
+                               reranker=reranker)
         self.answerer = Answerer(index, self.settings.answer)
 
     # ------------------------------------------------------------ opening
@@ -141,7 +145,8 @@ class Assistant:
         only = self._documents(documents)
         query = self.resolve(question, history)
         ranked = self.retriever.search(query, k, only)
-        if self.settings.answer.judge_orders:  # otherwise the judge only decides, which retrieving does not need
+        answer = self.settings.answer
+        if answer.judge_orders or answer.rerank:  # otherwise the judge only decides, which retrieving does not need
             ranked, _ = self.decider.read(query, ranked)
         return to_passages(self.index, ranked)
 

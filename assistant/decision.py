@@ -25,6 +25,7 @@ from index.errors import ModelError
 
 from .judge import BUNDLED, Judge, Judgement, segment
 from .question import NAME_WORD, STRUCTURE, Fact, Query, Question
+from .rerank import Reranker, rank_features
 from .retrieval import ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
 from .text import content_terms, stem, words
@@ -235,11 +236,13 @@ class Decider:
     """Reads the candidates with the judge and decides; safe to share between threads."""
 
     def __init__(self, index: LoadedIndex, settings: AnswerSettings, judge: Judge | None = None,
-                 decision: Decision | None = None, known: Callable[[str], bool] | None = None):
+                 decision: Decision | None = None, known: Callable[[str], bool] | None = None,
+                 reranker: Reranker | None = None):
         self.index = index
         self.settings = settings
         self.judge = judge
         self.decision = decision
+        self.reranker = reranker if judge is not None else None  # `answer.rerank`'s model
         self.known = known  # whether a word's stem occurs anywhere in the index (`Retriever.knows`)
         self.section_terms = {s: frozenset(content_terms(s)) for s in {c.section for c in index.chunks}}
 
@@ -262,13 +265,17 @@ class Decider:
 
     def read(self, query: Query, ranked: list[ScoredChunk]
                        ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
-        """The judge's reading of the best candidate sentences (by retrieval score), in one batch,
-        and, with `answer.judge_orders`, the passages re-ordered by their best judged sentence
+        """The judge's reading of the best candidate sentences (by retrieval score), in one batch;
+        with the re-ranker (`answer.rerank`), more of them, re-ranked (`rerank`); with
+        `answer.judge_orders`, the passages re-ordered by their best judged sentence
         (unjudged ones keep their order, after)."""
         if self.judge is None or not ranked:
             return ranked, {}
-        best, segments = self.judge_inputs(ranked)
+        reading = max(self.settings.judge_candidates, self.settings.rerank) if self.reranker else None
+        best, segments = self.judge_inputs(ranked, reading)
         judged = dict(zip(best, self.judge.judge(query.text, segments)))
+        if self.reranker is not None:
+            ranked, judged = self.rerank(ranked, judged)
         if not self.settings.judge_orders:
             return ranked, judged
         top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
@@ -276,16 +283,36 @@ class Decider:
         order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
         return [ranked[i] for i in order], judged
 
-    def judge_inputs(self, ranked: list[ScoredChunk]) -> tuple[list[int], list[str]]:
-        """The sentences the judge reads for these passages (the `answer.judge_candidates` best by
-        retrieval score; rows of the index's sentence table) and what it reads of each (`segment`)."""
+    def rerank(self, ranked: list[ScoredChunk], judged: dict[int, Judgement]
+               ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
+        """The judged sentences ranked by the re-ranker, ahead of the others (retrieval order), the
+        passages by their best sentence (ties: retrieval order); the decision reads the best
+        `answer.judge_candidates` of them, as it was calibrated to."""
+        score: dict[int, float] = {}
+        for c in ranked:
+            for s in c.sentences:
+                if s.index in judged:
+                    v = self.reranker.score(rank_features(s.score, judged[s.index].probability, judged[s.index].span))
+                    score[s.index] = max(score.get(s.index, -math.inf), v)
+        for c in ranked:
+            for s in c.sentences:
+                s.rank = score.get(s.index, UNJUDGED + s.score)
+        top = [max(s.rank for s in c.sentences) if c.sentences else -math.inf for c in ranked]
+        order = sorted(range(len(ranked)), key=lambda i: (-top[i], i))
+        keep = sorted(score, key=lambda r: (-score[r], r))[: self.settings.judge_candidates]
+        return [ranked[i] for i in order], {r: judged[r] for r in keep}
+
+    def judge_inputs(self, ranked: list[ScoredChunk], n: int | None = None) -> tuple[list[int], list[str]]:
+        """The sentences the judge reads for these passages (the `n` best by retrieval score, by default
+        `answer.judge_candidates`; rows of the index's sentence table) and what it reads of each (`segment`)."""
         rows: dict[int, tuple[float, str]] = {}
         for chunk in ranked:
             section = self.index.chunks[chunk.index].section
             for s in chunk.sentences:
-                if s.index not in rows or rows[s.index][0] < s.score:
-                    rows[s.index] = (s.score, section)
-        best = sorted(rows, key=lambda r: (-rows[r][0], r))[: self.settings.judge_candidates]
+                key = _order(s)
+                if s.index not in rows or rows[s.index][0] < key:
+                    rows[s.index] = (key, section)
+        best = sorted(rows, key=lambda r: (-rows[r][0], r))[: n or self.settings.judge_candidates]
         return best, [segment(rows[r][1], self.index.sentence_text(r)) for r in best]
 
     def answers(self, verdict: Judgement, s: ScoredSentence) -> float:
@@ -314,7 +341,7 @@ class Decider:
                 verdict = judged.get(s.index)
                 answers = self.answers(verdict, s) if verdict is not None else 0.0
                 out[s.index] = Candidate(s, rank, chunk.index, score, missing, verdict, answers)
-        return sorted(out.values(), key=lambda c: (bool(c.missing), -c.score, c.sentence.index))
+        return sorted(out.values(), key=lambda c: (bool(c.missing), -_order(c.sentence, c.score), c.sentence.index))
 
     def rules_confidence(self, cands: list[Candidate]) -> float:
         """The support of the best sentence, or zero when the most relevant sentences lack the asked
@@ -322,9 +349,10 @@ class Decider:
         if not cands:
             return 0.0
         top = max(cands, key=lambda c: (c.sentence.score, -c.sentence.index))
-        if cands[0].score < self.settings.kind_margin * top.sentence.score:
+        first = max(cands, key=lambda c: (not c.missing, c.score))  # cands[0] unless re-ranked
+        if first.score < self.settings.kind_margin * top.sentence.score:
             return 0.0
-        return max(0.0, min(1.0, cands[0].score))
+        return max(0.0, min(1.0, first.score))
 
     def assess(self, query: Query, ranked: list[ScoredChunk], judged: dict[int, Judgement]
                ) -> tuple[list[Candidate], float, dict[str, float]]:
@@ -373,6 +401,15 @@ class Decider:
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
 DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "dense", "lexical", "missing_kind",
                      "rules", *QUESTION_FLAGS)
+UNJUDGED = -1e6  # a sentence the re-ranker's judge did not read: after every judged one, in retrieval order
+
+
+def _order(s: ScoredSentence, score: float | None = None) -> float:
+    """What candidate sentences are ordered by: the re-ranker's score when it ran (`answer.rerank`),
+    else `score` (the support after the fact-kind check) or the retrieval support."""
+    return s.rank if s.rank is not None else (s.score if score is None else score)
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))

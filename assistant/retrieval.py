@@ -7,7 +7,8 @@ cosine similarity with how much of the question's (IDF-weighted) vocabulary it a
 section title cover, plus the similarity of the passage as a whole. The answer judge
 (`assistant.judge`) may re-order the result by what actually answers.
 Passages that mostly repeat a better one (overlapping pieces, duplicate files) are
-dropped. No learned re-ranker: everything here is deterministic and fast on a CPU.
+dropped. Everything here is deterministic and fast on a CPU; the learned re-ranker, which
+reads the judge, is the decision's (`Decider.rerank`, `answer.rerank`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class ScoredSentence:
     dense: float
     lexical: float
     score: float
+    rank: float | None = None  # the re-ranker's score (`answer.rerank`, `Decider.rerank`), when it ran
 
 
 @dataclass

@@ -355,6 +355,32 @@ def test_answer_judge_orders(judged):
     assert sorted(ids(ordered)) == sorted(ids(default)) and ids(ordered) != ids(default)
 
 
+def counted_reads(monkeypatch) -> list[int]:
+    """How many sentences each judge pass reads from now on (a list that grows)."""
+    from assistant.judge import Judge
+
+    read, judge = [], Judge.judge
+
+    def counting(self, question, segments):
+        read.append(len(segments))
+        return judge(self, question, segments)
+
+    monkeypatch.setattr(Judge, "judge", counting)
+    return read
+
+
+def test_answer_rerank(judged, monkeypatch):
+    q = "Who is the Russian foreign minister mentioned in the article?"
+    reranked = variant(judged, answer={"rerank": 6})
+    read = counted_reads(monkeypatch)
+    judged.ask(q), reranked.ask(q)
+    assert read == [2, 6]  # the judge reads six candidates to re-rank, two without
+    order = [s.rank for c in reranked.retriever.search(reranked.resolve(q, None), 5) for s in c.sentences]
+    assert all(r is None for r in order)  # the retriever's own scores are left as they were
+    passages = reranked.retrieve(q)
+    assert sorted(ids(passages)) == sorted(ids(judged.retrieve(q)))  # the same passages, re-ordered
+
+
 def test_answer_judge_runtime(judged):
     q = "Which war is Kim's backing of Russia linked to?"
     int8 = judged.ask(q)
@@ -374,17 +400,9 @@ def test_answer_judge_threads(judged):
 
 
 def test_answer_judge_candidates(judged, monkeypatch):
-    from assistant.judge import Judge
-
     q = "Who is the Russian foreign minister mentioned in the article?"
     more = variant(judged, answer={"judge_candidates": 8})
-    read, judge = [], Judge.judge
-
-    def counting(self, question, segments):
-        read.append(len(segments))
-        return judge(self, question, segments)
-
-    monkeypatch.setattr(Judge, "judge", counting)
+    read = counted_reads(monkeypatch)
     default, eight = judged.ask(q), more.ask(q)
     assert read == [2, 8]  # sentences the judge read for the question
     assert eight.confidence != default.confidence
@@ -576,6 +594,7 @@ SETTING_TESTS = {
     "answer.judge": "test_answer_judge",
     "answer.judge_orders": "test_answer_judge_orders",
     "answer.judge_runtime": "test_answer_judge_runtime",
+    "answer.rerank": "test_answer_rerank",
     "answer.judge_threads": "test_answer_judge_threads",
     "answer.judge_candidates": "test_answer_judge_candidates",
     "answer.decision": "test_answer_decision",

@@ -6,6 +6,7 @@ at module level: torch loads when a run starts, never for `--help`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List, Literal, Optional
 
@@ -100,4 +101,44 @@ def register(app: typer.Typer) -> None:
             except ValueError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(2) from None
+        typer.echo(f"wrote {target}")
+
+    @judge_app.command("rerank")
+    def judge_rerank_cmd(
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="rerank.json to write (default: the bundled one)."),
+        data: Optional[List[Path]] = DataOpt,
+        validation: Optional[List[Path]] = typer.Option(None, "--validation", help="The SQuAD dev article's file "
+                                                        "(default: ../shared/data/validation/*.json)."),
+        judge: Optional[Path] = typer.Option(None, "--judge", help="Judge folder (default: the bundled judge)."),
+        reads: int = typer.Option(6, min=2, max=64, help="Candidate sentences the judge reads (answer.rerank)."),
+        l2: float = typer.Option(1.0, min=0, help="L2 penalty on the standardised weights."),
+        feature: Optional[List[str]] = typer.Option(None, "--feature", metavar="NAME",
+                                                    help="An input of the re-ranker (repeatable; default: support and "
+                                                         "judge_logit, the pair that ranked best on the dev article)."),
+    ):
+        """Fit the sentence re-ranker (answer.rerank) with a listwise loss on the calibration articles
+        the judge never trained on (IPod, Zelda), reported on the SQuAD dev article. About two minutes."""
+        import tempfile
+
+        from assistant.rerank import BUNDLED, FEATURES
+        from assistant.settings import SHARED_DATA
+
+        inputs = tuple(feature or ("support", "judge_logit"))
+        if set(inputs) - set(FEATURES):
+            typer.echo(f"error: unknown re-ranker input {sorted(set(inputs) - set(FEATURES))[0]!r}; "
+                       f"choose among {', '.join(FEATURES)}", err=True)
+            raise typer.Exit(2)
+
+        from .rerank import fit_reranker
+
+        target = out or (judge / "rerank.json" if judge else BUNDLED)
+        checks = list(validation or sorted((SHARED_DATA / "validation").glob("*.json")))
+        with tempfile.TemporaryDirectory() as work:
+            try:
+                written = fit_reranker(target, _training_files(data), checks, Path(work), reads, l2, inputs, judge,
+                                       log=lambda m: typer.echo(m, err=True))
+            except ValueError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(2) from None
+        typer.echo(json.dumps(written["about"], indent=1))
         typer.echo(f"wrote {target}")
