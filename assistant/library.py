@@ -2,8 +2,9 @@
 
 Uploaded files are copied into the index folder's own `documents/` folder (`index.store.UPLOADS`),
 which joins the index's sources, and the index is rebuilt incrementally (only new text is
-embedded) and swapped in atomically, exactly as `assistant index build` does; a build that
-fails leaves the old index answering and the folder as it was. An upload's name is never used
+embedded; a file's text is parsed once, for its check, and reused by the build; the model's build
+layers get ready while the files are checked) and swapped in atomically, exactly as `assistant index
+build` does; a build that fails leaves the old index answering and the folder as it was. An upload's name is never used
 as a path: `safe_name` makes a plain file name of it. Each file is checked before anything
 changes (size caps from `Settings.uploads`, then the loader reads it, which checks its type by
 content); a refused file gets a one-line reason and leaves no trace. Only documents added this
@@ -164,6 +165,7 @@ class Library:
         with the folder and the live index as they were."""
         report = progress or (lambda fraction, text: None)
         with self._lock:
+            warming = self._warm_build()
             manifest = self.manifest()
             taken = {d.doc_id for d in manifest.documents}
             if self.uploads.is_dir():
@@ -194,6 +196,8 @@ class Library:
                     os.replace(staged, self.uploads / staged.name)
                     moved.append(self.uploads / staged.name)
                 report(0.4, f"Indexing {len(moved)} document{'s' if len(moved) != 1 else ''}")
+                if warming is not None:
+                    warming.join()
                 try:
                     new = self._rebuild(manifest)
                 except BaseException:
@@ -206,6 +210,16 @@ class Library:
                 return change
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
+
+    def _warm_build(self) -> threading.Thread | None:
+        """Get the embedder's build layers ready (a server has only loaded the question's) on another
+        thread while the files are read and checked; None when there is nothing to get ready."""
+        ready = getattr(self.embedder, "_build_layers", None)
+        if ready is None or getattr(self.embedder, "_build_tried", True):
+            return None
+        thread = threading.Thread(target=ready, name="build-layers", daemon=True)
+        thread.start()
+        return thread
 
     def _check(self, target: str, received: Path, staging: Path, used: int, hashes: dict[str, str]) -> Path:
         """The file copied into `staging` as `target` once it passes every check, or `DocumentError`."""

@@ -12,6 +12,9 @@ that offsets point into. What a file is, is decided by its content, not its name
 `%PDF-` is a PDF, a ZIP holding `word/document.xml` is a Word document, anything else
 must be UTF-8 text under a text name (`.txt`, `.md`, `.html`). Other formats (legacy
 `.doc`, spreadsheets, images, scanned PDFs without a text layer) are reported and skipped.
+Bytes already read in this process are not parsed again (`load_document`'s cache, by content hash,
+type, name and limits): an upload is read once for its check and its build, and a server's later
+rebuilds skip the parse of the files they read before.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import html
 import os
 import re
 import stat
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -407,6 +412,13 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
     if named is None and not p.is_file():
         raise DocumentError(f"{name}: unsupported file type {p.suffix or '(none)'!r}; use {FORMATS}")
     data = _read_bytes(p, name, limits.max_file_bytes)
+    digest = content_hash(data)
+    key = (digest, named, p.stem, limits)
+    read = _recall(key)
+    if read is not None:  # these very bytes were read already (an upload checked, then built; a rebuild)
+        title, text, blocks, pages = read
+        return Document(doc_id=doc_id or p.name, path=os.path.realpath(p), title=title, text=text,
+                        sha256=digest, blocks=list(blocks), pages=list(pages))
     kind = sniff(data)
     title = ""
     pages: list[tuple[int, int]] = []
@@ -434,8 +446,39 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
     if not title:
         heads = [b for b in blocks if b.kind == "heading"]
         title = text[heads[0].start:heads[0].end] if heads else p.stem
-    return Document(doc_id=doc_id or p.name, path=os.path.realpath(p), title=title.strip(), text=text,
-                    sha256=content_hash(data), blocks=blocks, pages=pages)
+    title = title.strip()
+    _remember(key, (title, text, tuple(blocks), tuple(pages)))
+    return Document(doc_id=doc_id or p.name, path=os.path.realpath(p), title=title, text=text,
+                    sha256=digest, blocks=blocks, pages=pages)
+
+
+# What `load_document` read lately, by (content sha256, name's type, name's stem, limits): everything the
+# result depends on besides the path, so the same bytes are parsed once per process (an upload is read
+# when it is checked and again by the build that indexes it; a server's next upload rebuilds with the
+# files it already read). At most `READ_CACHE_CHARS` characters of text are held, least recently used go.
+READ_CACHE_CHARS = 64_000_000
+_READ: OrderedDict[tuple, tuple[str, str, tuple[Block, ...], tuple[tuple[int, int], ...]]] = OrderedDict()
+_READ_LOCK = threading.Lock()
+_held = 0  # characters of text in _READ
+
+
+def _recall(key: tuple) -> tuple | None:
+    with _READ_LOCK:
+        read = _READ.get(key)
+        if read is not None:
+            _READ.move_to_end(key)
+        return read
+
+
+def _remember(key: tuple, read: tuple) -> None:
+    global _held
+    with _READ_LOCK:
+        old = _READ.pop(key, None)
+        _held += len(read[1]) - (len(old[1]) if old else 0)
+        _READ[key] = read
+        while _held > READ_CACHE_CHARS and len(_READ) > 1:
+            _, gone = _READ.popitem(last=False)
+            _held -= len(gone[1])
 
 
 def _sniff_file(p: Path) -> str:

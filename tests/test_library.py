@@ -158,3 +158,22 @@ def test_a_file_whose_content_is_not_its_type_is_refused(served):
     assert change.added == [] and [r.name for r in change.refused] == ["report.pdf", "memo.docx"]
     for r in change.refused:
         assert r.reason.startswith(r.name + ": ") and "\n" not in r.reason and str(inbox) not in r.reason
+
+
+def test_an_uploaded_pdf_is_read_once_for_its_check_and_its_build(served, monkeypatch):
+    import uuid
+
+    from tests_helpers import make_pdf
+
+    from index import pdf
+
+    folder, library, inbox = served
+    calls = []
+    real = pdf.read_pdf
+    monkeypatch.setattr(pdf, "read_pdf", lambda *a, **k: calls.append(1) or real(*a, **k))
+    report = make_pdf(inbox / "report.pdf", [[("Quarterly report", 0.9, 16, True),
+                                              (f"The depot {uuid.uuid4().hex[:8]} held nine spare turbines.", 0.85)]])
+    change = library.add([("report.pdf", report)])
+    assert change.added == ["report.pdf"] and len(calls) == 1
+    index = load_index(folder)
+    assert "nine spare turbines" in index.documents["report.pdf"] and index.pages["report.pdf"]

@@ -125,3 +125,29 @@ def test_plain_text_laid_out_like_a_man_page_gets_its_section_headings(tmp_path)
     doc = load_document(q)
     assert kinds(doc.text, doc.blocks) == [("paragraph", "Intro."),
                                            ("paragraph", "This sentence ends here.\n    And this line is indented.")]
+
+
+def test_the_same_bytes_are_parsed_once_a_process_and_keep_their_own_path(tmp_path, monkeypatch):
+    import uuid
+
+    from index import loading
+
+    calls = []
+    real = loading.html_to_text
+    monkeypatch.setattr(loading, "html_to_text", lambda source: calls.append(1) or real(source))
+    page = f"<html><body><p>Unique page {uuid.uuid4().hex}.</p></body></html>"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first, second = tmp_path / "a" / "page.html", tmp_path / "b" / "page.html"
+    first.write_text(page, encoding="utf-8")
+    second.write_text(page, encoding="utf-8")
+    one, two = load_document(first, "one"), load_document(second, "two")
+    assert len(calls) == 1  # the second file's bytes were read before: not parsed again
+    assert (one.doc_id, two.doc_id) == ("one", "two")
+    assert (one.path, two.path) == (os.path.realpath(first), os.path.realpath(second))
+    assert (one.text, one.title, one.blocks, one.sha256) == (two.text, two.title, two.blocks, two.sha256)
+    renamed = tmp_path / "other.html"  # a title taken from the name is the name's, not the first file's
+    renamed.write_text(page, encoding="utf-8")
+    assert load_document(renamed).title == "other" and one.title == "page" and len(calls) == 2
+    second.write_text(page.replace("Unique", "Changed"), encoding="utf-8")
+    assert "Changed page" in load_document(second).text and len(calls) == 3
