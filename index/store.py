@@ -37,6 +37,11 @@ from .vectors import FaissStore, StoreRecord, VectorStore, parse_store
 # 2: chunks may carry a `page` and documents their page spans (PDF). A schema-1 index has
 # neither and reads the same, so it still opens; older code refuses a schema-2 index by name.
 SCHEMA_VERSION = 2
+# How documents are read into text, blocks and sentences (index/loading.py, pdf.py, chunking.py).
+# Raised when a reader change alters what an existing index would hold (2: PDF numbered and outline
+# headings, hard-wrapped plain text split into sentences, man-page headings, HTML navigation left
+# out), so an index built before is stale and rebuilt, never reused document by document.
+READER_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
@@ -79,6 +84,7 @@ class Manifest(BaseModel):
     model: ModelInfo
     chunker: ChunkerSettings
     embed_section: bool = Field(True, description="Sentences were embedded with their section title before them.")
+    reader: int = Field(1, description="READER_VERSION of the build: how its documents were read into text and sentences.")
     faiss: str = Field(description="FAISS index factory string (inner product metric).")
     faiss_params: str = Field("", description="FAISS search parameters applied on load, e.g. 'nprobe=64,k_factor_rf=32'.")
     documents: list[DocumentRecord]
@@ -280,7 +286,7 @@ def _reusable(out: Path, settings: BuildSettings, embedder: Embedder) -> LoadedI
         return None
     m = prev.manifest
     if (m.model.name != settings.model or m.chunker != settings.chunker or m.embed_section != settings.embed_section
-            or m.model.fingerprint != embedder.fingerprint):
+            or m.model.fingerprint != embedder.fingerprint or m.reader != READER_VERSION):
         return None
     return prev
 
@@ -392,7 +398,7 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
             build_id=build_id, created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             model=ModelInfo(name=settings.model, label=getattr(embedder, "name", settings.model),
                             fingerprint=embedder.fingerprint, dim=dim),
-            chunker=settings.chunker, embed_section=settings.embed_section, faiss=settings.faiss,
+            chunker=settings.chunker, embed_section=settings.embed_section, reader=READER_VERSION, faiss=settings.faiss,
             faiss_params=settings.faiss_params,
             documents=records,
             counts={"documents": len(docs), "chunks": len(chunks), "sentences": len(rows),
@@ -651,6 +657,8 @@ def _open_milvus(record: StoreRecord, where, n: int, fix: str) -> VectorStore:
 def stale_reasons(manifest: Manifest, settings: BuildSettings | None = None) -> list[str]:
     """Why an index no longer matches its sources or the wanted settings ([] when it is fresh)."""
     reasons = []
+    if manifest.reader != READER_VERSION:
+        reasons.append("documents are read differently since it was built (headings, wrapped text)")
     if settings is not None:
         if settings.model != manifest.model.name:
             reasons.append(f"model changed ({manifest.model.name} -> {settings.model})")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from index import BuildSettings, CorruptIndex, IndexNotFound, IndexWriteError, build_index, load_index, stale_reasons
-from index.store import read_current
+from index.store import READER_VERSION, read_current
 from tests_helpers import damage_file
 
 HASHING = BuildSettings(model="hashing")
@@ -76,6 +76,22 @@ def test_staleness_is_detected(corpus, tmp_path):
     assert any("new document" in r for r in stale_reasons(m))
     (corpus / "tea.txt").unlink()
     assert any("tea.txt is gone" in r for r in stale_reasons(m))
+
+
+def test_an_index_read_by_an_older_reader_is_stale_and_embedded_anew(corpus, tmp_path):
+    """An index built before a reader change (its manifest has no `reader`) is stale, and a
+    rebuild reads every document again instead of reusing its old sentences."""
+    first = build(corpus, tmp_path / "idx")
+    assert first.reader == READER_VERSION and stale_reasons(first) == []
+    path = tmp_path / "idx" / read_current(tmp_path / "idx") / "manifest.json"
+    raw = json.loads(path.read_text())
+    del raw["reader"]  # as written before READER_VERSION existed
+    path.write_text(json.dumps(raw))
+    old = load_index(tmp_path / "idx").manifest
+    assert old.reader == 1 and any("read differently" in r for r in stale_reasons(old, HASHING))
+    again = build(corpus, tmp_path / "idx")
+    assert again.counts["reused"] == 0 and again.counts["embedded"] == first.counts["sentences"]
+    assert stale_reasons(again, HASHING) == []
 
 
 def test_missing_index_is_reported_with_the_fix(tmp_path):
