@@ -27,7 +27,7 @@ import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Sequence
+from typing import Any, Iterator, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -246,6 +246,36 @@ def materialise(source: Source, model: str) -> Path:
     if not path.is_file() or path.read_bytes() != source.data:
         path.write_bytes(source.data)
     return path
+
+
+@dataclass
+class Opened:
+    """One benchmark document, indexed (cached) and opened: what its questions are asked of."""
+
+    key: str
+    assistant: Any
+    doc_id: str
+    text: str
+    about: dict[str, Any]  # its file, index folder, characters and chunks, for the report
+    model: str
+    build_seconds: float
+
+
+def open_each(sources: dict[str, Source], settings, progress: bool | None) -> Iterator[Opened]:
+    """Each source cached (`materialise`), indexed (reused when unchanged) and opened, in turn."""
+    from assistant import Assistant
+
+    for key, source in sources.items():
+        path = materialise(source, settings.index.model)
+        t0 = time.perf_counter()
+        assistant = Assistant.from_paths([path], path.parent / "index", settings, progress=progress)
+        seconds = time.perf_counter() - t0
+        info = assistant.info()
+        doc_id = info.documents[0]["doc_id"]
+        text = assistant.document_text(doc_id)
+        yield Opened(key, assistant, doc_id, text,
+                     {"path": str(path), "index": info.folder, "chars": len(text), "chunks": info.chunks},
+                     info.model, seconds)
 
 
 # ---------------------------------------------------------------- judging one row
@@ -469,7 +499,7 @@ def run_decline(set_file: Path | str, rows: Sequence[DeclineRow], split: str = "
     """Index each document the rows name (cached) and ask every row's question through `Assistant.ask`."""
     from tqdm import tqdm
 
-    from assistant import Assistant, Settings
+    from assistant import Settings
 
     t_start = time.perf_counter()
     settings = settings or Settings()
@@ -480,19 +510,12 @@ def run_decline(set_file: Path | str, rows: Sequence[DeclineRow], split: str = "
     bar = tqdm(total=len(rows), desc="decline", unit="q", leave=False,
                disable=None if progress is None else not progress)
     try:
-        for key, source in sources.items():
-            path = materialise(source, settings.index.model)
-            t0 = time.perf_counter()
-            assistant = Assistant.from_paths([path], path.parent / "index", settings, progress=progress)
-            build += time.perf_counter() - t0
-            info = assistant.info()
-            model = info.model
-            doc_id = info.documents[0]["doc_id"]
-            text = assistant.document_text(doc_id)
-            documents[key] = {"path": str(path), "index": info.folder, "chars": len(text), "chunks": info.chunks}
+        for doc in open_each(sources, settings, progress):
+            build += doc.build_seconds
+            model, documents[doc.key] = doc.model, doc.about
             for row in rows:
-                if row.doc == key:
-                    records[row.id] = ask_row(assistant, row, text, doc_id)
+                if row.doc == doc.key:
+                    records[row.id] = ask_row(doc.assistant, row, doc.text, doc.doc_id)
                     bar.update(1)
     finally:
         bar.close()

@@ -231,38 +231,33 @@ def run_genres(set_file: Path | str, rows: Sequence[GenreRow], settings=None, pr
     Raises `GenreDataError` for a document that cannot be read."""
     from tqdm import tqdm
 
-    from assistant import Assistant, Settings
+    from assistant import Settings
 
-    from .decline import Source, materialise
+    from .decline import Source, open_each
 
     t_start = time.perf_counter()
     settings = settings or Settings()
     base = Path(set_file).resolve().parent
+    sources = {}
+    for name in dict.fromkeys(r.doc for r in rows):
+        try:
+            sources[name] = Source(f"genres:{name}", Path(name).name, (base / name).read_bytes())
+        except OSError as exc:
+            raise GenreDataError(f"{name}: cannot read {base / name}: {exc.strerror or exc}") from None
     records: dict[str, Record] = {}
     documents: dict[str, dict[str, Any]] = {}
     unlocated: list[str] = []
     build, model = 0.0, settings.index.model
     bar = tqdm(total=len(rows), desc="genres", unit="q", leave=False, disable=None if progress is None else not progress)
     try:
-        for name in dict.fromkeys(r.doc for r in rows):
-            try:
-                data = (base / name).read_bytes()
-            except OSError as exc:
-                raise GenreDataError(f"{name}: cannot read {base / name}: {exc.strerror or exc}") from None
-            path = materialise(Source(f"genres:{name}", Path(name).name, data), settings.index.model)
-            t0 = time.perf_counter()
-            assistant = Assistant.from_paths([path], path.parent / "index", settings, progress=progress)
-            build += time.perf_counter() - t0
-            info = assistant.info()
-            model = info.model
-            doc_id = info.documents[0]["doc_id"]
-            text = assistant.document_text(doc_id)
-            documents[name] = {"path": str(path), "index": info.folder, "chars": len(text), "chunks": info.chunks}
+        for doc in open_each(sources, settings, progress):
+            build += doc.build_seconds
+            model, documents[doc.key] = doc.model, doc.about
             for row in rows:
-                if row.doc == name:
-                    if gold_span(text, row) is None:
+                if row.doc == doc.key:
+                    if gold_span(doc.text, row) is None:
                         unlocated.append(row.id)
-                    records[row.id] = ask_row(assistant, row, text, doc_id)
+                    records[row.id] = ask_row(doc.assistant, row, doc.text, doc.doc_id)
                     bar.update(1)
     finally:
         bar.close()
