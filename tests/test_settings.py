@@ -164,6 +164,7 @@ class _DocsByTheQueryPath:
         return np.stack([self.inner.embed_query(t) for t in texts])
 
 
+@pytest.mark.slow  # several seconds: `make test` runs it, `make check` does not
 def test_retrieval_query_runtime_chooses_how_the_question_is_embedded(tmp_path):
     """The hashing embedder has no runtime: this one needs the bundled model (a few sentences)."""
     from index import build_index, load_index

@@ -220,6 +220,7 @@ def invoke(*args: str):
     return runner.invoke(app, ["eval", *args], catch_exceptions=False)
 
 
+@pytest.mark.slow  # several seconds: `make test` runs it, `make check` does not
 def test_cli_scores_every_question_and_writes_json_and_readme(tmp_path, tiny_file):
     out, readme = tmp_path / "squad.json", tmp_path / "README.md"
     readme.write_text("x\n<!-- squad-figures:start -->\nold\n<!-- squad-figures:end -->\ny\n", encoding="utf-8")
