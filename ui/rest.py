@@ -227,6 +227,9 @@ class _Workers:
             self.waiting -= 1
 
 
+MCP_HEADERS = ("Mcp-Session-Id", "Mcp-Protocol-Version", "Last-Event-ID")  # what an MCP client sends (streamable HTTP)
+
+
 def build_api(served: AssistantHolder | Assistant, access: Access = Access(), concurrency: int = CONCURRENCY,
               cors: Sequence[str] = (), max_waiting: int = MAX_WAITING) -> FastAPI:
     """The /v1 app (mount it at `/v1`): routes, JSON errors, auth, CORS for `cors` origins only."""
@@ -255,8 +258,11 @@ def build_api(served: AssistantHolder | Assistant, access: Access = Access(), co
     if cors:
         from fastapi.middleware.cors import CORSMiddleware
 
-        api.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"], expose_headers=["X-Index-Build"])
+        # The MCP endpoint (/v1/mcp, streamable HTTP) sends and returns its session and protocol
+        # headers, and a client ends its session with DELETE: browser-based MCP clients need them.
+        api.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", *MCP_HEADERS],
+                           expose_headers=["X-Index-Build", "Mcp-Session-Id"])
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -205,6 +205,19 @@ def test_no_cors_headers_unless_an_origin_is_given(api, ui_assistant):
     assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
 
 
+def test_cors_lets_a_browser_mcp_client_send_and_read_its_session(ui_assistant):
+    c = rest(ui_assistant, cors=["https://app.example.com"], access=Access(token="t0ken"))
+    preflight = {"Origin": "https://app.example.com", "Access-Control-Request-Method": "DELETE",
+                 "Access-Control-Request-Headers": "authorization, content-type, mcp-session-id, mcp-protocol-version"}
+    r = c.options("/v1/mcp", headers=preflight)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "https://app.example.com"
+    allowed = r.headers["access-control-allow-headers"].lower()
+    assert "mcp-session-id" in allowed and "mcp-protocol-version" in allowed
+    assert "DELETE" in r.headers["access-control-allow-methods"]
+    r = c.get("/v1/index", headers={"Origin": "https://app.example.com", "Authorization": "Bearer t0ken"})
+    assert "mcp-session-id" in r.headers["access-control-expose-headers"].lower()
+
+
 # ------------------------------------------------------------------ the schema
 
 @pytest.fixture(scope="module")
