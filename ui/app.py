@@ -12,7 +12,7 @@ and removes documents through `assistant.library.Library` (the same incremental 
 atomic swap as the CLI); `serve --read-only` leaves the panel out. The panel, the "Search in"
 choice, the Remove list, the title and the examples are read from the index served on every page
 load, after every change and every `TICK_SECONDS` (a rebuild from the command line shows without a
-restart); uploads picked during a build wait in the queue. "Open in document" shows the document
+restart, the examples too); uploads picked during a build wait in the queue. "Open in document" shows the document
 beside the chat with every quote of the source marked and, for a PDF, its page drawn with the
 quotes boxed (`ui.pages`). The chat is kept in the browser's own storage (`gr.BrowserState`),
 never on the server; "Clear" can be undone.
@@ -436,12 +436,12 @@ class Chat:
         return gr.update(examples=[{"text": q} for q in examples_for(self.holder.info, self.sections())])
 
     def on_tick(self, scope: list[str] | None, known: dict | None):
-        """Every few seconds and after each answer: the panel again, when another build is served
-        (a rebuild from the command line, another tab's upload); else nothing is sent."""
+        """Every few seconds and after each answer: the panel and the examples again, when another
+        build is served (a rebuild from the command line, another tab's upload); else nothing is sent."""
         self.holder.get()
         if known and known.get("build") == self.holder.build_id:
-            return (gr.skip(),) * self.panel_size
-        return self.panel(scope, known)
+            return (gr.skip(),) * (self.panel_size + 1)
+        return (*self.panel(scope, known), self.examples_update())
 
     @property
     def panel_size(self) -> int:
@@ -639,7 +639,8 @@ def build_app(holder: AssistantHolder | Assistant, stream_pause: float = STREAM_
         hidden = {"queue": False, "api_visibility": "undocumented"}
         run = {"outputs": [chatbot, textbox], "concurrency_id": "answer", "show_progress": "hidden",
                "trigger_mode": "once", "api_visibility": "undocumented"}
-        tick = {"fn": chat.on_tick, "inputs": [scope, known], "outputs": panel, "show_progress": "hidden", **hidden}
+        tick = {"fn": chat.on_tick, "inputs": [scope, known], "outputs": [*panel, chatbot], "show_progress": "hidden",
+                **hidden}
         keep = {"fn": _saved, "inputs": chatbot, "outputs": saved, **hidden}
         shown = {"fn": None, "inputs": None, "outputs": None, "js": "() => window.gaShowAnswer && window.gaShowAnswer()"}
         no_undo = {"fn": lambda: gr.update(visible=False), "inputs": None, "outputs": undo_clear, **hidden}

@@ -93,11 +93,13 @@ def test_a_rebuild_from_the_command_line_reaches_an_open_page(browser, tmp_path,
         page = tab.page
         try:
             assert list(_scope(page)) == ["Harbour"]
-            (docs / "garden.md").write_text(GARDEN, encoding="utf-8")
+            (docs / "walled-garden.md").write_text(GARDEN, encoding="utf-8")  # sorts last: the examples speak of it
             Assistant.from_paths([docs], folder, ui_settings)  # `assistant index build`
             page.wait_for_function("() => document.querySelectorAll('#ga-scope label').length === 2", timeout=30_000)
             assert _scope(page) == {"Garden": True, "Harbour": True} or all(_scope(page).values())
             assert "garden.md" in page.locator("#ga-info").inner_text()
+            page.wait_for_function("() => [...document.querySelectorAll('#ga-chat button.example')]"
+                                   ".some(b => b.innerText.includes('about Garden'))", timeout=30_000)
         finally:
             tab.close()
 

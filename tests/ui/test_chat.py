@@ -240,8 +240,9 @@ def test_the_panel_follows_a_rebuild_ticks_new_documents_and_keeps_what_was_unti
     assert all(part is gr.skip() or part == gr.skip() for part in chat.on_tick(["one.txt"], known))  # unchanged
     rebuild()  # from the command line, while the page is open
     holder.refresh(timeout=60)
-    info, scope, header, known2 = chat.on_tick(["one.txt"], known)
+    info, scope, header, known2, examples = chat.on_tick(["one.txt"], known)
     assert _value(scope) == ["one.txt", "two.txt"] and "two.txt" in info and "2 documents" in header
+    assert examples["examples"] == chat.examples_update()["examples"]  # the examples follow the new build too
     assert [c[1] for c in scope["choices"]] == ["one.txt", "two.txt"]
     # what the page had unticked stays unticked; a document it had not seen is ticked
     assert _value(chat.panel([], {"build": "old", "ids": ["one.txt"]})[1]) == ["two.txt"]
