@@ -77,6 +77,9 @@ def options(text: str) -> list[str]:
     return ["-" + (m.group(1) if len(m.group(1)) == 1 else m.group(1).lower()) for m in _OPTION.finditer(text)]
 
 
+_CONTRACTION = re.compile(r"\w+['’](?:s|t|re|ve|ll|d|m)")
+
+
 def content_terms(text: str, drop_meta: bool = False) -> list[str]:
     """Stems of the content words (stop words dropped; hyphenated words also split), then the
     command-line options it names (`options`), whose letters alone are no words.
@@ -85,6 +88,8 @@ def content_terms(text: str, drop_meta: bool = False) -> list[str]:
     ['north', 'korea', 'seek', 'russia']
     >>> content_terms("What does grep -c print?")
     ['grep', 'print', '-c']
+    >>> content_terms("What's the lines grep doesn't show?")
+    ['line', 'grep', 'show']
     """
     stops = _stopwords()
     out = []
@@ -93,6 +98,8 @@ def content_terms(text: str, drop_meta: bool = False) -> list[str]:
         for p in parts:
             if p in stops or (drop_meta and p in META_WORDS) or len(p) < 2 and not p.isdigit():
                 continue
+            if _CONTRACTION.fullmatch(p) and p.replace("’", "'").split("'")[0] in stops:
+                continue  # "what's", "don't": a stop word with its ending
             out.append(stem(p))
     if "-" in text:
         out += options(text)
