@@ -231,6 +231,7 @@ class Speller:
 # --------------------------------------------------------------- entries of reference texts
 
 _PLAIN_WORD = re.compile(r"[^\W\d_]+")
+_TAG = re.compile(r"(\S{1,24})( {2,})\S")
 _LEADING_TERM = re.compile(r"([^\s:][^:\n]{0,40}?):\s")
 
 
@@ -257,12 +258,23 @@ def entry_term(document: str, start: int, end: int) -> tuple[str, bool]:
     (('-x, --line-regexp', False), ('rules', False))
     >>> entry_term("Note\\nSee this.", 0, 4), entry_term("It is so.\\nMore.", 0, 9)
     (('', False), ('', False))
+    >>> tagged = "   ne    Boolean value that prevents\\n         clearing.\\n   The  default  is\\n   red."
+    >>> entry_term(tagged, 3, 59), entry_term(tagged, 63, len(tagged))
+    (('ne', False), ('', False))
     """
     text = document[start:end]
     first = _line_start(document, start)
     if document[first:start].strip():
         return "", False  # the sentence begins inside a line: running text
     line = text.split("\n", 1)[0].strip()
+    tag = _TAG.match(text)
+    if tag and "\n" in text:
+        # a short tag, its description beside it, and the description's next line indented to the
+        # description's column (a man page's "ne     Boolean value that ..."), not justified prose
+        nxt = text.split("\n", 2)[1]
+        column = start - first + tag.end(2)
+        if nxt.strip() and _indent(nxt) == column:
+            return tag.group(1), False
     if not line or line[-1] in ".!?;:,":
         m = _LEADING_TERM.match(text)
         if m and len(m.group(1).split()) <= 4:
