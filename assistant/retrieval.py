@@ -65,7 +65,7 @@ class Retriever:
         self.n_chunks = n
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._section_terms: dict[str, frozenset[str]] = {}
-        self._heads: dict[int, tuple[frozenset[str], bool]] = {}
+        self._heads: dict[int, tuple[frozenset[str], bool, int]] = {}
         self.speller = Speller.from_texts([c.section for c in index.chunks] + [c.text for c in index.chunks])
         # chunks of each document in reading order, and the section each chunk belongs to
         self.doc_chunks: dict[str, list[int]] = {}
@@ -146,10 +146,18 @@ class Retriever:
         """The terms of the entry a sentence belongs to in a reference text, and whether the sentence
         is only that entry's term (`entry_term`): the nearest term line at or before it in its section
         (at most `head_window` sentences back), or nothing. Cached."""
+        return self._head(row)[:2]
+
+    def head_row(self, row: int) -> int:
+        """The row of the sentence that is the term of this sentence's entry, when that term is a sentence
+        of its own before this one (a function's signature above its description); -1 otherwise."""
+        return self._head(row)[2]
+
+    def _head(self, row: int) -> tuple[frozenset[str], bool, int]:
         got = self._heads.get(row)
         if got is None:
             idx = self.index
-            got = (frozenset(), False)
+            got = (frozenset(), False, -1)
             doc, section = idx.sentence_doc[row], self._section_of(row)
             for back in range(row, max(row - self.settings.head_window, -1), -1):
                 if idx.sentence_doc[back] != doc or self._section_of(back) != section:
@@ -157,7 +165,7 @@ class Retriever:
                 s, e = (int(x) for x in idx.sentence_span[back])
                 term, alone = entry_term(idx.documents[doc], s, e)
                 if term:
-                    got = (frozenset(content_terms(term)), alone and back == row)
+                    got = (frozenset(content_terms(term)), alone and back == row, back if alone and back < row else -1)
                     break
             self._heads[row] = got
         return got
@@ -225,6 +233,11 @@ class Retriever:
             sims = idx.embeddings[rows] @ qv if rows else np.zeros(0)
             bonus = s.section_bonus if ci in targets else 0.0
             for row, sim in zip(rows, sims):
+                if s.head_context and total:
+                    above = self.head_row(row)
+                    if above >= 0:  # the sentence read with its entry's term: a description names its subject rarely
+                        v = idx.embeddings[row] + idx.embeddings[above]
+                        sim = max(float(sim), float(v @ qv) / (float(np.linalg.norm(v)) or 1.0))
                 lex = self.lexical(query, row, chunk.section, weights)
                 score = self.sentence_score(float(sim), lex) + bonus
                 text = idx.sentence_text(row)

@@ -61,6 +61,7 @@ class RetrievalSettings(BaseModel):
     cause_bonus: float = Field(0.05, ge=0, description="Added, for a question asking why, to sentences that word a reason (\"because\", \"driven by\", \"given\").")
     intro_factor: float = Field(0.8, ge=0, le=1, description="Score multiplier for a sentence that only introduces a list (ends with ':').")
     head_bonus: float = Field(0.25, ge=0, description="Added to the sentences of a reference entry (an option, a function, a term with its description) in proportion to the share of the question's words its term holds; 0: off.")
+    head_context: bool = Field(True, description="A sentence under an entry's term that is a sentence of its own (a signature above its description) is also scored as read together with that term (the larger cosine counts).")
     head_window: int = Field(6, ge=1, le=50, description="How many sentences back an entry's term is looked for (within the section).")
     passage_weight: float = Field(0.2, ge=0, description="How much the similarity of the passage as a whole (mean of its sentence vectors) adds.")
     duplicate_overlap: float = Field(0.6, ge=0, le=1, description="Passages sharing more than this share of text with a better one are dropped.")

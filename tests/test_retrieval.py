@@ -181,3 +181,19 @@ def test_an_entry_term_reaches_the_sentences_below_it_within_the_head_window(tmp
         assert a.retriever.head(term) == (frozenset({"has_head", "sampl"}), True)  # the bare term: its own entry
         heads[window] = a.retriever.head(last)[0]
     assert heads == {1: frozenset(), 6: frozenset({"has_head", "sampl"})}
+
+
+@pytest.mark.parametrize("context", [False, True])
+def test_a_description_is_also_read_with_its_entrys_term(tmp_path, context):
+    doc = tmp_path / "api.txt"
+    doc.write_text("Sniffer\n\nhas_header(sample)\n\nTwenty rows after the first row are sampled.\n", encoding="utf-8")
+    s = Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}, retrieval={"head_context": context})
+    a = Assistant.from_paths([doc], tmp_path / "idx", s, progress=False)
+    idx = a.index
+    row = next(i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i).startswith("Twenty"))
+    q = a.resolve("what does has_header decide", None)
+    dense = {x.index: x.dense for c in a.retriever.search(q, 5) for x in c.sentences}
+    own = float(idx.embeddings[row] @ a.embedder.embed_query(q.text))
+    assert a.retriever.head_row(row) == row - 1
+    # the description alone shares no word with the question; read with "has_header(sample)" it does
+    assert (dense[row] > own + 0.1) == context

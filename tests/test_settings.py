@@ -586,6 +586,7 @@ SETTING_TESTS = {
     "retrieval.cause_bonus": "test_retrieval_cause_bonus_lifts_sentences_that_word_a_reason",
     "retrieval.intro_factor": "test_retrieval_intro_factor_discounts_a_sentence_that_only_introduces_a_list",
     "retrieval.head_bonus": "tests/test_retrieval.py::test_an_option_is_a_term_and_its_own_entry_comes_first",
+    "retrieval.head_context": "tests/test_retrieval.py::test_a_description_is_also_read_with_its_entrys_term",
     "retrieval.head_window": "tests/test_retrieval.py::test_an_entry_term_reaches_the_sentences_below_it_within_the_head_window",
     "retrieval.passage_weight": "test_retrieval_passage_weight_adds_the_whole_passages_similarity",
     "retrieval.duplicate_overlap": "test_retrieval_duplicate_overlap_drops_passages_repeating_a_better_one",
