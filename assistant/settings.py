@@ -90,6 +90,7 @@ class AnswerSettings(BaseModel):
     list_floor: float = Field(0.25, ge=0, le=1, description="List items gathered must score at least this share of the best.")
     kind_penalty: float = Field(0.0, ge=0, le=1, description="Support multiplier for a sentence lacking the kind of fact asked for (number, date, name, place).")
     kind_margin: float = Field(0.9, ge=0, le=1, description="When the best sentence lacks the kind of fact asked for, one that has it must score at least this share of the best, or the assistant abstains.")
+    judge_second: float = Field(1.0, ge=0, description="With a judge: the judged sentence most likely to answer is quoted second when retrieval did not choose it and the judge rates it at least this many times the first quote; 0: off.")
     short_quote: int = Field(60, ge=0, description="A quote shorter than this (in characters) brings the next sentence of its passage along.")
     related: int = Field(3, ge=0, le=10, description="Passages offered as related reading when abstaining.")
 

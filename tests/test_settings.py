@@ -611,6 +611,7 @@ SETTING_TESTS = {
     "answer.list_floor": "test_answer_list_floor",
     "answer.kind_penalty": "test_answer_kind_penalty",
     "answer.kind_margin": "test_answer_kind_margin",
+    "answer.judge_second": "tests/test_answering.py::test_the_judges_choice_is_quoted_second_when_retrieval_passed_it_over",
     "answer.short_quote": "test_answer_short_quote",
     "answer.related": "test_answer_related",
     "limits.max_question_chars": "test_limits_max_question_chars",
