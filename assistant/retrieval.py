@@ -22,7 +22,7 @@ from index import Embedder, LoadedIndex
 
 from .settings import RetrievalSettings
 from .question import Query, states_cause
-from .text import Speller, content_terms
+from .text import Speller, content_terms, entry_term
 
 
 @dataclass
@@ -65,6 +65,7 @@ class Retriever:
         self.n_chunks = n
         self._sentence_terms: dict[int, frozenset[str]] = {}
         self._section_terms: dict[str, frozenset[str]] = {}
+        self._heads: dict[int, tuple[frozenset[str], bool, int]] = {}
         self.speller = Speller.from_texts([c.section for c in index.chunks] + [c.text for c in index.chunks])
         # chunks of each document in reading order, and the section each chunk belongs to
         self.doc_chunks: dict[str, list[int]] = {}
@@ -141,6 +142,38 @@ class Retriever:
         got = sum(w if t in own else half * w if t in sec else 0.0 for t, w in weights.items())
         return got / total
 
+    def head(self, row: int) -> tuple[frozenset[str], bool]:
+        """The terms of the entry a sentence belongs to in a reference text, and whether the sentence
+        is only that entry's term (`entry_term`): the nearest term line at or before it in its section
+        (at most `head_window` sentences back), or nothing. Cached."""
+        return self._head(row)[:2]
+
+    def head_row(self, row: int) -> int:
+        """The row of the sentence that is the term of this sentence's entry, when that term is a sentence
+        of its own before this one (a function's signature above its description); -1 otherwise."""
+        return self._head(row)[2]
+
+    def _head(self, row: int) -> tuple[frozenset[str], bool, int]:
+        got = self._heads.get(row)
+        if got is None:
+            idx = self.index
+            got = (frozenset(), False, -1)
+            doc, section = idx.sentence_doc[row], self._section_of(row)
+            for back in range(row, max(row - self.settings.head_window, -1), -1):
+                if idx.sentence_doc[back] != doc or self._section_of(back) != section:
+                    break
+                s, e = (int(x) for x in idx.sentence_span[back])
+                term, alone = entry_term(idx.documents[doc], s, e)
+                if term:
+                    got = (frozenset(content_terms(term)), alone and back == row, back if alone and back < row else -1)
+                    break
+            self._heads[row] = got
+        return got
+
+    def _section_of(self, row: int) -> str:
+        chunks = self.index.sentence_chunks[row]
+        return self.index.chunks[chunks[0]].section if chunks else ""
+
     def sentence_score(self, dense: float, lexical: float) -> float:
         w = self.settings.sentence_weight
         return (dense + w * lexical) / (1 + w)
@@ -190,6 +223,7 @@ class Retriever:
             targets &= allowed
         candidates = set(dense_rank) | set(lex_rank) | targets
         weights = self.term_weights(query)
+        total = sum(weights.values())
         why = s.cause_bonus if query.analysis.why else 0.0
         scored: list[ScoredChunk] = []
         for ci in candidates:
@@ -199,12 +233,20 @@ class Retriever:
             sims = idx.embeddings[rows] @ qv if rows else np.zeros(0)
             bonus = s.section_bonus if ci in targets else 0.0
             for row, sim in zip(rows, sims):
+                if s.head_context and total:
+                    above = self.head_row(row)
+                    if above >= 0:  # the sentence read with its entry's term: a description names its subject rarely
+                        v = idx.embeddings[row] + idx.embeddings[above]
+                        sim = max(float(sim), float(v @ qv) / (float(np.linalg.norm(v)) or 1.0))
                 lex = self.lexical(query, row, chunk.section, weights)
                 score = self.sentence_score(float(sim), lex) + bonus
                 text = idx.sentence_text(row)
                 if why and states_cause(text):  # "why" is answered by a reason
                     score += why
-                if text.endswith(":"):  # a list's introduction says little by itself
+                head, alone = self.head(row) if s.head_bonus and total else (frozenset(), False)
+                if head:  # the question names the entry (an option, a function) this sentence describes
+                    score += s.head_bonus * sum(w for t, w in weights.items() if t in head) / total
+                if text.endswith(":") or alone:  # a list's introduction, or an entry's bare term, says little by itself
                     score *= s.intro_factor
                 sents.append(ScoredSentence(row, float(sim), lex, score))
             if not sents:

@@ -60,6 +60,9 @@ class RetrievalSettings(BaseModel):
     section_bonus: float = Field(0.3, ge=0, description="Added to sentences of a section the question names or points at (\"the conclusion\").")
     cause_bonus: float = Field(0.05, ge=0, description="Added, for a question asking why, to sentences that word a reason (\"because\", \"driven by\", \"given\").")
     intro_factor: float = Field(0.8, ge=0, le=1, description="Score multiplier for a sentence that only introduces a list (ends with ':').")
+    head_bonus: float = Field(0.25, ge=0, description="Added to the sentences of a reference entry (an option, a function, a term with its description) in proportion to the share of the question's words its term holds; 0: off.")
+    head_context: bool = Field(True, description="A sentence under an entry's term that is a sentence of its own (a signature above its description) is also scored as read together with that term (the larger cosine counts).")
+    head_window: int = Field(6, ge=1, le=50, description="How many sentences back an entry's term is looked for (within the section).")
     passage_weight: float = Field(0.2, ge=0, description="How much the similarity of the passage as a whole (mean of its sentence vectors) adds.")
     duplicate_overlap: float = Field(0.6, ge=0, le=1, description="Passages sharing more than this share of text with a better one are dropped.")
     query_runtime: Literal["int8", "float32"] = Field("int8", description="How the question's embedding runs: `int8` (the model's dense layers quantised in ONNX Runtime, about twice as fast, cosine 0.99 to the float32 vector, the same eval figures within a question) or `float32` (the vector the model gives, to 1e-5).")
@@ -87,6 +90,7 @@ class AnswerSettings(BaseModel):
     list_floor: float = Field(0.25, ge=0, le=1, description="List items gathered must score at least this share of the best.")
     kind_penalty: float = Field(0.0, ge=0, le=1, description="Support multiplier for a sentence lacking the kind of fact asked for (number, date, name, place).")
     kind_margin: float = Field(0.9, ge=0, le=1, description="When the best sentence lacks the kind of fact asked for, one that has it must score at least this share of the best, or the assistant abstains.")
+    judge_second: float = Field(1.0, ge=0, description="With a judge: the judged sentence most likely to answer is quoted second when retrieval did not choose it and the judge rates it at least this many times the first quote; 0: off.")
     short_quote: int = Field(60, ge=0, description="A quote shorter than this (in characters) brings the next sentence of its passage along.")
     related: int = Field(3, ge=0, le=10, description="Passages offered as related reading when abstaining.")
 

@@ -61,11 +61,35 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
+# A command-line option written with one dash ("-r", "-E", "-print0"): after a space, an opening
+# bracket or quote, or at the start, never inside a word ("U.S.-led", "Jong-un") nor a long option
+# ("--count", which is read as words).
+_OPTION = re.compile(r"(?:^|(?<=[\s(\[{,;\"'`“‘]))-([A-Za-z][A-Za-z0-9]*)\b")
+
+
+def options(text: str) -> list[str]:
+    """The one-dash command-line options of a text, as terms: one letter keeps its case ("-r" and
+    "-R" are different options), longer ones are lower-cased.
+
+    >>> options("grep -r, -R or -print0, not --count nor U.S.-led or Jong-un")
+    ['-r', '-R', '-print0']
+    """
+    return ["-" + (m.group(1) if len(m.group(1)) == 1 else m.group(1).lower()) for m in _OPTION.finditer(text)]
+
+
+_CONTRACTION = re.compile(r"\w+['’](?:s|t|re|ve|ll|d|m)")
+
+
 def content_terms(text: str, drop_meta: bool = False) -> list[str]:
-    """Stems of the content words (stop words dropped; hyphenated words also split).
+    """Stems of the content words (stop words dropped; hyphenated words also split), then the
+    command-line options it names (`options`), whose letters alone are no words.
 
     >>> content_terms("What does North Korea seek from Russia?")
     ['north', 'korea', 'seek', 'russia']
+    >>> content_terms("What does grep -c print?")
+    ['grep', 'print', '-c']
+    >>> content_terms("What's the lines grep doesn't show?")
+    ['line', 'grep', 'show']
     """
     stops = _stopwords()
     out = []
@@ -74,7 +98,11 @@ def content_terms(text: str, drop_meta: bool = False) -> list[str]:
         for p in parts:
             if p in stops or (drop_meta and p in META_WORDS) or len(p) < 2 and not p.isdigit():
                 continue
+            if _CONTRACTION.fullmatch(p) and p.replace("’", "'").split("'")[0] in stops:
+                continue  # "what's", "don't": a stop word with its ending
             out.append(stem(p))
+    if "-" in text:
+        out += options(text)
     return out
 
 
@@ -198,3 +226,76 @@ class Speller:
             return self.suggest(word) or word
 
         return re.sub(r"[^\W\d_]+", fix, text)
+
+
+# --------------------------------------------------------------- entries of reference texts
+
+_PLAIN_WORD = re.compile(r"[^\W\d_]+")
+_TAG = re.compile(r"(\S{1,24})( {2,})\S")
+_LEADING_TERM = re.compile(r"([^\s:][^:\n]{0,40}?):\s")
+
+
+def _line_start(text: str, i: int) -> int:
+    return text.rfind("\n", 0, i) + 1
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def entry_term(document: str, start: int, end: int) -> tuple[str, bool]:
+    """The term a sentence of a reference text (`document[start:end]`) describes, when it is laid out
+    as one entry of a definition list, and whether the sentence is that term alone. Three layouts,
+    each starting a line: a term on a line of its own (a function's signature, a constant; not one
+    or two plain words such as "Note"); a term line whose description goes on below it, indented
+    deeper (a man page's options); a short term and a colon ("rules: output the list of all
+    rules."). ("", False) for anything else, e.g. running prose.
+
+    >>> doc = "Intro text.\\nhas_header(sample)\\nAnalyze the sample.\\n  -x, --line-regexp\\n      Select whole lines."
+    >>> entry_term(doc, 12, 30), entry_term(doc, 31, 50)
+    (('has_header(sample)', True), ('', False))
+    >>> entry_term(doc, 53, len(doc)), entry_term("rules: output all rules.", 0, 24)
+    (('-x, --line-regexp', False), ('rules', False))
+    >>> entry_term("Note\\nSee this.", 0, 4), entry_term("It is so.\\nMore.", 0, 9)
+    (('', False), ('', False))
+    >>> tagged = "   ne    Boolean value that prevents\\n         clearing.\\n   The  default  is\\n   red."
+    >>> entry_term(tagged, 3, 59), entry_term(tagged, 63, len(tagged))
+    (('ne', False), ('', False))
+    """
+    text = document[start:end]
+    first = _line_start(document, start)
+    if document[first:start].strip():
+        return "", False  # the sentence begins inside a line: running text
+    line = text.split("\n", 1)[0].strip()
+    tag = _TAG.match(text)
+    if tag and "\n" in text:
+        # a short tag, its description beside it, and the description's next line indented to the
+        # description's column (a man page's "ne     Boolean value that ..."), not justified prose
+        nxt = text.split("\n", 2)[1]
+        column = start - first + tag.end(2)
+        if nxt.strip() and _indent(nxt) == column:
+            return tag.group(1), False
+    if not line or line[-1] in ".!?;:,":
+        m = _LEADING_TERM.match(text)
+        if m and len(m.group(1).split()) <= 4:
+            return m.group(1).strip(), False
+        return "", False
+    if "\n" not in text.strip():
+        after = document[end:end + 200].lstrip(" \t")
+        if after and not after.startswith("\n"):
+            return "", False  # not a line of its own
+        words_ = line.split()
+        if len(line) > 80 and not line.endswith(")") or len(line) > 200:
+            return "", False
+        if len(words_) <= 2 and all(_PLAIN_WORD.fullmatch(w) for w in words_):
+            return "", False  # "Note", "See also": a label, not a term
+        return line, True
+    rest = text.split("\n", 1)[1]
+    nxt = rest.split("\n", 1)[0]
+    if len(line) <= 60 and nxt.strip() and _indent(nxt) > start - first \
+            and len(line.split()) <= 6:
+        return line, False
+    m = _LEADING_TERM.match(text)
+    if m and len(m.group(1).split()) <= 4:
+        return m.group(1).strip(), False
+    return "", False

@@ -204,3 +204,22 @@ def test_a_follow_up_naming_something_else_asks_the_earlier_question_about_it(ha
 ])
 def test_a_count_of_things_asks_for_a_list(question, expected):
     assert analyse(question).several is expected
+
+
+@pytest.mark.parametrize("judge_second", [0.0, 1.0, 3.0])
+def test_the_judges_choice_is_quoted_second_when_retrieval_passed_it_over(judge_second):
+    from assistant.answering import Answerer
+    from assistant.decision import Candidate
+    from assistant.judge import Judgement
+    from assistant.retrieval import ScoredSentence
+    from assistant.settings import AnswerSettings
+
+    def cand(row, score, answers, judged=True):
+        return Candidate(ScoredSentence(row, score, 0.0, score), 0, 0, score, set(),
+                         Judgement(answers, 0.0) if judged else None, answers if judged else 0.0)
+
+    first, judges, other, weak = cand(1, 0.8, 0.2), cand(7, 0.6, 0.5), cand(3, 0.75, 0.0, False), cand(4, 0.7, 0.0, False)
+    answerer = Answerer(None, AnswerSettings(judge_second=judge_second, max_quotes=3))
+    got = answerer.with_judges_choice([first, other, weak], [first, other, weak, judges])
+    # the judge rates row 7 2.5 times the first quote: quoted second unless off or asked for more
+    assert [c.sentence.index for c in got] == ([1, 7, 3] if judge_second == 1.0 else [1, 3, 4])

@@ -136,3 +136,64 @@ def test_a_bad_documents_filter_is_refused_in_one_line(tiny, documents, message)
 
     with pytest.raises(AssistantError, match=message):
         tiny.ask("Which volcano is in Japan?", documents=documents)
+
+
+MAN_PAGE = """TOOL(1)                        User Commands                        TOOL(1)
+
+OPTIONS
+       -w, --word-regexp
+              Select only those lines containing matches that form whole
+              words.
+
+              This option has no effect if -x is also specified.
+
+       -x, --line-regexp
+              Select only those matches that exactly match the whole line.
+
+       -c, --count
+              Suppress normal output; instead print a count of matching lines.
+"""
+
+
+@pytest.mark.parametrize("bonus", [0.0, 0.25])
+def test_an_option_is_a_term_and_its_own_entry_comes_first(tmp_path, bonus):
+    doc = tmp_path / "tool.1.txt"
+    doc.write_text(MAN_PAGE, encoding="utf-8")
+    s = Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}, retrieval={"head_bonus": bonus})
+    a = Assistant.from_paths([doc], tmp_path / "idx", s, progress=False)
+    assert a.resolve("What does -x do?", None).terms == {"-x": 1.0}  # one letter, yet searched
+    first = a.retrieve("What does -x do?", k=3)[0].text
+    # the entry of -x, not the passage that only mentions it, once the entry's term counts
+    assert ("--line-regexp" in first) == (bonus > 0)
+
+
+def test_an_entry_term_reaches_the_sentences_below_it_within_the_head_window(tmp_path):
+    doc = tmp_path / "api.txt"
+    doc.write_text("Sniffer\n\nhas_header(sample)\n\nAnalyze the sample text and guess.\n\n"
+                   "It reads columns one by one.\n\nTwenty rows after the first row are sampled.\n", encoding="utf-8")
+    heads = {}
+    for window in (1, 6):
+        s = Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}, retrieval={"head_window": window})
+        a = Assistant.from_paths([doc], tmp_path / f"idx{window}", s, progress=False)
+        idx = a.index
+        last = next(i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i).startswith("Twenty"))
+        term = next(i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i).startswith("has_header"))
+        assert a.retriever.head(term) == (frozenset({"has_head", "sampl"}), True)  # the bare term: its own entry
+        heads[window] = a.retriever.head(last)[0]
+    assert heads == {1: frozenset(), 6: frozenset({"has_head", "sampl"})}
+
+
+@pytest.mark.parametrize("context", [False, True])
+def test_a_description_is_also_read_with_its_entrys_term(tmp_path, context):
+    doc = tmp_path / "api.txt"
+    doc.write_text("Sniffer\n\nhas_header(sample)\n\nTwenty rows after the first row are sampled.\n", encoding="utf-8")
+    s = Settings().with_(index={"model": "hashing"}, answer={"judge": "none"}, retrieval={"head_context": context})
+    a = Assistant.from_paths([doc], tmp_path / "idx", s, progress=False)
+    idx = a.index
+    row = next(i for i in range(len(idx.sentence_doc)) if idx.sentence_text(i).startswith("Twenty"))
+    q = a.resolve("what does has_header decide", None)
+    dense = {x.index: x.dense for c in a.retriever.search(q, 5) for x in c.sentences}
+    own = float(idx.embeddings[row] @ a.embedder.embed_query(q.text))
+    assert a.retriever.head_row(row) == row - 1
+    # the description alone shares no word with the question; read with "has_header(sample)" it does
+    assert (dense[row] > own + 0.1) == context

@@ -234,3 +234,15 @@ def test_the_bundled_question_file_runs_with_the_real_model():
     res = gn.run_genres(gn.DEFAULT_SET, rows, progress=False).to_dict()
     assert res["meta"]["n"] == 10 and res["overall"]["errors"] == 0 and res["meta"]["unlocated"] == []
     assert res["overall"]["hit@5"] > 0
+
+
+def test_the_tuning_question_file_loads_and_every_answer_is_in_its_document():
+    from index.loading import load_document
+
+    path = gn.DATA.parent / "genres-tuning" / "questions.jsonl"
+    rows = gn.load_rows(path)
+    assert len(rows) >= 50 and {r.doc for r in rows} == {"json.html", "xargs.1.txt"}
+    assert not {r.doc for r in rows} & {r.doc for r in gn.load_rows()}  # other documents than the held-out set's
+    for doc in {r.doc for r in rows}:
+        text = load_document(path.parent / doc).text
+        assert [r.id for r in rows if r.doc == doc and gn.gold_span(text, r) is None] == []
