@@ -134,6 +134,7 @@ def test_an_unwritable_cache_folder_still_gives_an_int8_judge(tiny, tmp_path):
     assert out.shape == (1, 3, HIDDEN) and blocked.is_file()
 
 
+@pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
 def test_a_missing_onnxruntime_is_one_line_naming_the_fix(tmp_path, monkeypatch):
     import sys
 

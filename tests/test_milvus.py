@@ -108,6 +108,7 @@ def collections(store: str) -> list[str]:
     return sorted(connect(parse_store(store)).list_collections())
 
 
+@pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
 def test_the_same_citations_through_milvus_as_through_faiss_flat(tmp_path, article_path, hashing_settings, lite):
     from assistant import Assistant
     from eval.schema import load_items

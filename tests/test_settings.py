@@ -382,6 +382,7 @@ def test_answer_rerank(judged, monkeypatch):
     assert sorted(ids(passages)) == sorted(ids(judged.retrieve(q)))  # the same passages, re-ordered
 
 
+@pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
 def test_answer_judge_runtime(judged):
     q = "Which war is Kim's backing of Russia linked to?"
     int8 = judged.ask(q)
@@ -390,6 +391,7 @@ def test_answer_judge_runtime(judged):
     assert abs(exact.ask(q).confidence - int8.confidence) > 1e-4  # int8 reads within a few hundredths
 
 
+@pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
 def test_answer_judge_threads(judged):
     """The threads of one int8 judge pass: what it answers stays the same by design."""
     one = variant(judged, answer={"judge_threads": 1})

@@ -99,6 +99,7 @@ def test_both_paths_on_one_server_report_side_by_side(article_index, tmp_path):
 
 
 @pytest.mark.parametrize("via", ["gradio", "rest"])
+@pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
 def test_a_run_against_no_server_fails_with_every_error_counted(article_index, via):
     url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.run([*CLI, "load", "--via", via, "--clients", "2", "--questions", "2", "--index", str(article_index),
