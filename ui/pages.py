@@ -86,7 +86,9 @@ def page_view(pdf: str | Path, page: int, quotes: list[str], width: int = WIDTH)
                 pdf_page = doc[page - 1]
                 w, h = pdf_page.get_size()
                 scale = max(0.3, min(4.0, width / max(w, 1.0)))
-                image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
+                bitmap = pdf_page.render(scale=scale)
+                image = bitmap.to_pil().convert("RGBA")  # a copy: the bitmap is closed here, under the lock,
+                bitmap.close()                           # not later by the garbage collector on any thread
                 text_page = pdf_page.get_textpage()
                 chars = text_page.get_text_range()
                 boxes: list[tuple[int, int, int, int]] = []
