@@ -218,8 +218,9 @@ def _text_object():
     type is a pointer object, slower to make and compare for every character)."""
     import pypdfium2.raw as raw
 
-    address = ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value
-    return ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)(address)
+    function = type(raw.FPDFText_GetTextObject)(ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value)
+    function.argtypes, function.restype = (ctypes.c_void_p, ctypes.c_int), ctypes.c_void_p  # the library's calling convention kept
+    return function
 
 
 def page_lines(textpage) -> list[Line]:
