@@ -5,7 +5,7 @@ list of blocks (`heading`, `paragraph`, `item`) whose offsets index into that te
 so later stages can quote it to the character. Markdown text is kept as written
 (quotes can contain `*emphasis*` marks); HTML is reduced to its visible text with
 headings and list items on lines of their own, scripts and styles dropped. PDF
-(`index.pdf`, the text layer through pypdf, with each page's span kept in
+(`index.pdf`, the text layer through PDFium, with each page's span kept in
 `Document.pages`) and Word (`index.word`, python-docx, headings from paragraph
 styles) are turned into text the same way; the text built from them is the text
 that offsets point into. What a file is, is decided by its content, not its name:
@@ -423,7 +423,7 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
     title = ""
     pages: list[tuple[int, int]] = []
     if kind == "pdf":
-        from .pdf import read_pdf  # here, not at the top: it pulls in logging and statistics, which only a PDF needs
+        from .pdf import read_pdf  # here, not at the top: it pulls in ctypes and statistics, which only a PDF needs
 
         text, blocks, title, pages = read_pdf(data, name, limits.max_pdf_pages)
     elif kind == "zip":

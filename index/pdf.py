@@ -1,8 +1,9 @@
-"""Reads the text layer of a PDF into plain text, blocks and page ranges (pypdf).
+"""Reads the text layer of a PDF into plain text, blocks and page ranges (PDFium, through pypdfium2).
 
-pypdf gives each page's text line by line, with the position and size of the text
-it came from. Lines are put back together here: a wider gap than the page's usual
-line spacing ends a paragraph, a line in a larger (or bold) font standing alone is a
+PDFium gives each page's characters with the lines it found, and for each character its baseline,
+font size, font name and the text object (one text-showing operator) that drew it; a line takes
+those of its longest run of one object. Lines are put back together here: a wider gap than the
+page's usual line spacing ends a paragraph, a line in a larger (or bold) font standing alone is a
 heading (numbered ones too: `3. Results`), and so is a line that is a title of the PDF's outline
 (bookmarks); a line opening with a bullet or `1.` in the body's font starts a list item. Lines
 of a paragraph are joined with a space (soft wraps), and a word broken by a hyphen at the end of a
@@ -12,22 +13,22 @@ is joined the same way. Bare page numbers and running headers or footers (the sa
 first or last line on most pages) are dropped. The text built here IS the document
 text: blocks and the page ranges (`pages[i]` is the span of page i + 1) index into it,
 so quotes stay exact. Left out: OCR (a PDF without a text layer is refused by name),
-tables and columns as such (their text comes in pypdf's reading order), images,
+tables and columns as such (their text comes in PDFium's reading order), images,
 annotations, forms and attachments. An encrypted PDF is read only when it opens with
 an empty password (a PDF that merely restricts printing); otherwise it is refused.
+PDFium is not thread-safe: every call to it holds `PDFIUM_LOCK`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
-import io
-import logging
 import re
 import statistics
-import warnings
+import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable
 
 from .blocks import BULLET, NUMBERED, SENTENCE_END, Block
 from .errors import DocumentError
@@ -43,7 +44,7 @@ _TERMINAL = re.compile(r"[.!?:…][\"”’)\]]*$")
 
 @dataclass(frozen=True)
 class Line:
-    """One line of a page: its text and, when pypdf told us, its baseline height, font size and weight."""
+    """One line of a page: its text and, when PDFium told us, its baseline height, font size and weight."""
 
     text: str
     y: float | None = None
@@ -202,53 +203,79 @@ def assemble(pages: list[list[Line]], known: Callable[[str], bool],
     return text, blocks, list(zip(begin, ends))
 
 
-# ---------------------------------------------------------------- reading with pypdf
+# ---------------------------------------------------------------- reading with PDFium (pypdfium2)
+
+# PDFium is not thread-safe: no two of its calls may run at once in a process, even on different
+# documents. Every use of it here and in ui.pages (the page view, drawn while an upload is read)
+# holds this lock, and closes what it opened before letting go.
+PDFIUM_LOCK = threading.RLock()
+_BREAK = re.compile("\ufffe|\r\n|[\r\n]")  # PDFium's line ends: U+FFFE is a hyphen ending a line
 
 
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """pypdf reports what it repairs through logging and warnings; a damaged file is our error to word."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
+@functools.lru_cache(maxsize=1)
+def _text_object():
+    """`FPDFText_GetTextObject` returning the object's address as an int (the binding's own return
+    type is a pointer object, slower to make and compare for every character)."""
+    import pypdfium2.raw as raw
+
+    function = type(raw.FPDFText_GetTextObject)(ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value)
+    function.argtypes, function.restype = (ctypes.c_void_p, ctypes.c_int), ctypes.c_void_p  # the library's calling convention kept
+    return function
 
 
-def page_lines(page) -> list[Line]:
-    """The lines of one pypdf page, each with the baseline, size and weight of its longest piece of text."""
+def page_lines(textpage) -> list[Line]:
+    """The lines of one page (a `pypdfium2.PdfTextPage`), each with the baseline, size and weight of
+    its longest piece of text: the longest run of characters drawn by one text object (one `Tj`/`TJ`).
+
+    PDFium finds the lines and ends each with a generated `\\r\\n`, but a line ending in a hyphen
+    is run on into the next with the hyphen as U+FFFE: that is a line end too, the hyphen kept."""
+    import pypdfium2.raw as raw
+
+    n = textpage.count_chars()
+    if n <= 0:
+        return []
+    text = textpage.get_text_range()
+    if len(text) != n:  # characters outside UCS-2, or left out of the text: one by one
+        text = "".join(chr(raw.FPDFText_GetUnicode(textpage, i)) for i in range(n))
+    handle = ctypes.cast(textpage.raw, ctypes.c_void_p).value
+    get_object = _text_object()
+    objects = [get_object(handle, i) for i in range(n)]
+    x, y = ctypes.c_double(), ctypes.c_double()
+    matrix = raw.FS_MATRIX()
+    name = ctypes.create_string_buffer(256)
+    flags = ctypes.c_int()
+
+    def style(i: int) -> tuple[float, float, bool]:
+        """Baseline height, size on the page and boldness of the character at `i`."""
+        raw.FPDFText_GetCharOrigin(textpage, i, ctypes.byref(x), ctypes.byref(y))
+        scale = 1.0
+        if raw.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix)):
+            scale = (matrix.c ** 2 + matrix.d ** 2) ** 0.5  # the vertical scale of text space on the page
+        size = raw.FPDFText_GetFontInfo(textpage, i, name, len(name), ctypes.byref(flags))  # the name's bytes, NUL too
+        font = name.value.decode("utf-8", "replace").lower() if 0 < size <= len(name) else ""
+        return float(y.value), float(raw.FPDFText_GetFontSize(textpage, i)) * scale, "bold" in font or "black" in font
+
     lines: list[Line] = []
-    parts: list[str] = []
-    best: tuple[int, float | None, float, bool] = (0, None, 0.0, False)  # chars, y, size, bold
-
-    def end_line() -> None:
-        nonlocal parts, best
-        text = _CONTROLS.sub("", "".join(parts).translate(_LIGATURES))
-        if text.strip():
-            lines.append(Line(text, best[1], best[2], best[3]))
-        parts, best = [], (0, None, 0.0, False)
-
-    def visit(text: str, cm, tm, font, size) -> None:
-        nonlocal best
-        pieces = text.split("\n")
-        for k, piece in enumerate(pieces):
-            if k:
-                end_line()
-            parts.append(piece)
-            n = len(piece.strip())
-            if n > best[0]:
-                # text space -> page space: the baseline height and the vertical scale of the font
-                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-                scale = ((tm[2] * cm[0] + tm[3] * cm[2]) ** 2 + (tm[2] * cm[1] + tm[3] * cm[3]) ** 2) ** 0.5
-                name = str(font.get("/BaseFont", "")) if hasattr(font, "get") else ""
-                best = (n, float(y), float(size) * float(scale), "bold" in name.lower() or "black" in name.lower())
-
-    page.extract_text(visitor_text=visit)
-    end_line()
+    start = 0
+    for end in [*_BREAK.finditer(text), None]:
+        stop = n if end is None else end.end() if end.group() == "\ufffe" else end.start()
+        words = _CONTROLS.sub("", text[start:stop].replace("\ufffe", "-").translate(_LIGATURES))
+        if words.strip():
+            # the longest run of one object (PDFium's generated spaces within it skipped): length, first character
+            best, best_at, run, run_at, last = 0, -1, 0, -1, None
+            for i in range(start, stop):
+                if objects[i] is None:
+                    continue
+                if objects[i] != last:
+                    run, run_at, last = 0, -1, objects[i]
+                if text[i].isspace():
+                    continue
+                run += 1
+                run_at = i if run_at < 0 else run_at
+                if run > best:
+                    best, best_at = run, run_at
+            lines.append(Line(words, *style(best_at)) if best_at >= 0 else Line(words))
+        start = n if end is None else end.end()
     return lines
 
 
@@ -265,50 +292,55 @@ def word_checker(pages: list[list[Line]]) -> Callable[[str], bool]:
     return lambda word: word.lower() in own or word.lower() in _english()
 
 
-def _outline_titles(items, depth: int, out: dict[str, int], limit: int = 5_000) -> None:
-    """The PDF outline's (bookmarks') titles with their depth, at most `limit` of them."""
+def _outline_titles(items, out: dict[str, int], limit: int = 5_000) -> None:
+    """The PDF outline's (bookmarks') titles with their depth (1 at the top), at most `limit` of them."""
     for item in items:
         if len(out) >= limit:
             return
-        if isinstance(item, list):
-            _outline_titles(item, depth + 1, out, limit)
-        else:
-            title = " ".join(str(getattr(item, "title", "") or "").split())
-            if title and len(title) <= 120:
-                out.setdefault(title, depth)
+        title = " ".join(str(item.get_title() or "").split())
+        if title and len(title) <= 120:
+            out.setdefault(title, item.level + 1)
 
 
 def read_pdf(data: bytes, name: str, max_pages: int | None = None) -> tuple[str, list[Block], str, list[tuple[int, int]]]:
     """`(text, blocks, title, pages)` of a PDF's text layer, or `DocumentError` naming the file
     (also when it has more than `max_pages` pages: counted from its page tree, before any is read)."""
-    import pypdf
-    from pypdf.errors import PdfReadError
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as raw
 
-    with _quiet():
+    with PDFIUM_LOCK:
+        doc = None
         try:
-            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted:
-                try:
-                    opened = reader.decrypt("")
-                except Exception:  # noqa: BLE001 - e.g. AES without its crypto package: still refused
-                    opened = 0
-                if not opened:
-                    raise DocumentError(f"{name}: encrypted PDF (a password is needed to read it); not indexed")
-            if max_pages is not None and len(reader.pages) > max_pages:
-                raise DocumentError(f"{name}: {len(reader.pages)} pages, over the {max_pages}-page limit "
+            try:
+                doc = pdfium.PdfDocument(data)  # an encrypted PDF opens here only with the empty password
+            except pdfium.PdfiumError as exc:
+                if getattr(exc, "err_code", None) in (raw.FPDF_ERR_PASSWORD, raw.FPDF_ERR_SECURITY):
+                    raise DocumentError(f"{name}: encrypted PDF (a password is needed to read it); not indexed") from None
+                raise
+            if max_pages is not None and len(doc) > max_pages:
+                raise DocumentError(f"{name}: {len(doc)} pages, over the {max_pages}-page limit "
                                     f"(index.limits.max_pdf_pages); not indexed")
-            pages = [page_lines(page) for page in reader.pages]
+            pages = []
+            for i in range(len(doc)):
+                page = doc[i]
+                textpage = page.get_textpage()
+                pages.append(page_lines(textpage))
+                textpage.close()
+                page.close()
             outline: dict[str, int] = {}
             with contextlib.suppress(Exception):  # a broken outline only loses its headings
-                _outline_titles(reader.outline, 1, outline)
+                _outline_titles(doc.get_toc(max_depth=16), outline)
             title = ""
             with contextlib.suppress(Exception):
-                title = str((reader.metadata or {}).get("/Title") or "").strip()
+                title = " ".join((doc.get_metadata_value("Title") or "").split())
         except DocumentError:
             raise
-        except (PdfReadError, Exception) as exc:  # noqa: BLE001 - a hostile file can break a parser in any way
+        except Exception as exc:  # noqa: BLE001 - a hostile file can break a parser in any way
             reason = " ".join(str(exc).split())[:80] or type(exc).__name__
             raise DocumentError(f"{name}: damaged PDF, cannot be read ({reason})") from None
+        finally:
+            if doc is not None:
+                doc.close()
     if not pages:
         raise DocumentError(f"{name}: PDF with no pages")
     text, blocks, spans = assemble(pages, word_checker(pages), outline)

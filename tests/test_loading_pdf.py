@@ -301,3 +301,64 @@ def test_a_question_about_a_pdf_is_answered_with_its_page_and_an_exact_quote(tmp
     assert best.page == 2 and "gas output and small earthquakes" in best.quote
     assert a.index.documents["volcanoes.pdf"][best.start:best.end] == best.quote
     assert best.quote.endswith("eruption begins on the island of Sicily.")  # one sentence across the page break
+
+
+def _raw_pdf(content: bytes) -> bytes:
+    """A one-page PDF written by hand around `content` (a content stream; fonts F1 Helvetica, F2 Helvetica-Bold)."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+               b" /Resources << /Font << /F1 5 0 R /F2 6 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for i, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (i, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1) + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return out + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_pdf_font_sizes_are_measured_on_the_page_and_bold_comes_from_the_font_name():
+    from index.pdf import read_pdf
+
+    body = b"".join(b"BT /F1 10 Tf 72 %d Td (%s) Tj ET\n" % (y, t) for y, t in [
+        (660, b"Tides rise twice a day along this coast, and the"), (648, b"harbour fills in about six hours."),
+        (600, b"Boats wait outside until the water is deep enough.")])
+    # the title is drawn at size 1 scaled 18 times by its text matrix; the bold line in the body's size
+    content = b"BT /F1 1 Tf 18 0 0 18 72 700 Tm (Harbour Notes) Tj ET\n" + body.replace(
+        b"BT /F1 10 Tf 72 600", b"BT /F2 10 Tf 72 624 Td (Waiting Times) Tj ET\nBT /F1 10 Tf 72 600")
+    text, blocks, _, pages = read_pdf(_raw_pdf(content), "tides.pdf")
+    assert [(b.kind, b.level, text[b.start:b.end]) for b in blocks] == [
+        ("heading", 1, "Harbour Notes"),
+        ("paragraph", 0, "Tides rise twice a day along this coast, and the harbour fills in about six hours."),
+        ("heading", 2, "Waiting Times"),
+        ("paragraph", 0, "Boats wait outside until the water is deep enough.")]
+    assert pages == [(0, len(text))]
+
+
+def test_pdfium_is_used_under_one_lock_and_closed_before_it_is_released(volcano_pdf, monkeypatch):
+    """PDFium is not thread-safe: the reader holds `PDFIUM_LOCK` while it calls it (the page view does too)."""
+    import pypdfium2
+
+    from index import pdf
+
+    seen = []
+    opened = pypdfium2.PdfDocument
+
+    class Watched(opened):
+        def __init__(self, *args, **kwargs):
+            seen.append(pdf.PDFIUM_LOCK._is_owned())
+            super().__init__(*args, **kwargs)
+
+        def close(self):
+            seen.append(pdf.PDFIUM_LOCK._is_owned())
+            super().close()
+
+    monkeypatch.setattr(pypdfium2, "PdfDocument", Watched)
+    pdf.read_pdf(volcano_pdf.read_bytes(), "volcanoes.pdf")
+    from ui.pages import page_view
+
+    assert page_view(volcano_pdf, 1, ["Most eruptions happen"]).boxes
+    assert seen == [True, True, True, True]

@@ -1,7 +1,7 @@
 """A PDF page drawn as an image with the quotes on it boxed, for the document view (pypdfium2).
 
-The document text of a PDF is rebuilt from pypdf's lines (`index.pdf`), so its offsets are not
-PDFium's character indices: a quote is found on the page by its letters and digits alone
+The document text of a PDF is rebuilt from PDFium's lines (`index.pdf`: page furniture dropped,
+lines joined), so its offsets are not PDFium's character indices: a quote is found on the page by its letters and digits alone
 (spaces, hyphens at line ends and punctuation left out on both sides), then PDFium gives the
 boxes of those characters, one per line of text. No Gradio import: unit-tested on its own.
 """
@@ -75,28 +75,33 @@ def page_view(pdf: str | Path, page: int, quotes: list[str], width: int = WIDTH)
         from PIL import Image, ImageDraw
     except ImportError:  # pragma: no cover - a dependency; without it there is no page image
         return None
+    from index.pdf import PDFIUM_LOCK  # PDFium runs one call at a time in a process (an upload may be read now)
+
     try:
-        doc = pdfium.PdfDocument(str(pdf))
-        try:
-            if not 1 <= page <= len(doc):
-                return None
-            pdf_page = doc[page - 1]
-            w, h = pdf_page.get_size()
-            scale = max(0.3, min(4.0, width / max(w, 1.0)))
-            image = pdf_page.render(scale=scale).to_pil().convert("RGBA")
-            text_page = pdf_page.get_textpage()
-            chars = text_page.get_text_range()
-            boxes: list[tuple[int, int, int, int]] = []
-            for quote in quotes:
-                span = find_quote(chars, quote)
-                if span is None:
-                    continue
-                for k in range(text_page.count_rects(span[0], span[1] - span[0])):
-                    left, bottom, right, top = text_page.get_rect(k)
-                    boxes.append((int(left * scale) - 2, int((h - top) * scale) - 2,
-                                  int(right * scale) + 2, int((h - bottom) * scale) + 2))
-        finally:
-            doc.close()
+        with PDFIUM_LOCK:
+            doc = pdfium.PdfDocument(str(pdf))
+            try:
+                if not 1 <= page <= len(doc):
+                    return None
+                pdf_page = doc[page - 1]
+                w, h = pdf_page.get_size()
+                scale = max(0.3, min(4.0, width / max(w, 1.0)))
+                bitmap = pdf_page.render(scale=scale)
+                image = bitmap.to_pil().convert("RGBA")  # a copy: the bitmap is closed here, under the lock,
+                bitmap.close()                           # not later by the garbage collector on any thread
+                text_page = pdf_page.get_textpage()
+                chars = text_page.get_text_range()
+                boxes: list[tuple[int, int, int, int]] = []
+                for quote in quotes:
+                    span = find_quote(chars, quote)
+                    if span is None:
+                        continue
+                    for k in range(text_page.count_rects(span[0], span[1] - span[0])):
+                        left, bottom, right, top = text_page.get_rect(k)
+                        boxes.append((int(left * scale) - 2, int((h - top) * scale) - 2,
+                                      int(right * scale) + 2, int((h - bottom) * scale) + 2))
+            finally:
+                doc.close()
     except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn leaves the text view alone
         log.warning("could not draw page %s of %s: %s", page, Path(pdf).name, exc)
         return None
