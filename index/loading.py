@@ -91,6 +91,45 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
+# A word broken at the end of a hard-wrapped line by a formatter's hyphenation (`exe-` / `cuted` in a man
+# page): letters, a hyphen, the line's end, then the next line's indent and lower-case letters.
+_BROKEN_WORD = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z-]*[A-Za-z])-\n([ \t]*)([a-z]+)")
+
+
+def join_broken_words(text: str) -> str:
+    """`text` with the words a formatter broke across hard-wrapped lines joined again.
+
+    Man pages and other text set at a fixed width hyphenate long words at a line's end
+    (`exe-` then `cuted` on the next line); read as they stand they are two words that no
+    question's words match. A break is joined when the next line is indented at least as
+    deep as the line (the same paragraph) and starts in lower case; the hyphen goes with
+    the break unless the hyphenated form is written elsewhere in the text (`non-matching`),
+    so a compound broken at its own hyphen keeps it. An option (`--files-`) is left alone.
+
+    >>> join_broken_words("  Commands can be exe-\\n  cuted at once.\\n")
+    '  Commands can be executed at once.\\n'
+    >>> join_broken_words("  to select non-\\n  matching lines, non-matching.")
+    '  to select non-matching lines, non-matching.'
+    >>> join_broken_words("  see --files-\\n  with-matches")
+    '  see --files-\\n  with-matches'
+    """
+    if "-\n" not in text:
+        return text
+    written = text.lower()
+
+    def join(m: re.Match) -> str:
+        head, indent, tail = m.group(1), m.group(2), m.group(3)
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[line_start:m.start()]
+        if len(indent.expandtabs()) < len(line) - len(line.lstrip(" \t")):
+            return m.group(0)  # the next line starts further left: not the same paragraph
+        hyphenated = f"{head}-{tail}".lower()
+        keep = re.search(rf"(?<![\w-]){re.escape(hyphenated)}", written[:m.start()] + written[m.end():])
+        return f"{head}-{tail}" if keep else f"{head}{tail}"
+
+    return _BROKEN_WORD.sub(join, text)
+
+
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
@@ -442,6 +481,8 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
             if not text.strip():
                 raise DocumentError(f"{name}: no visible text")
         else:
+            if named == "text":
+                text = join_broken_words(text)
             blocks = text_blocks(text, markdown=(named == "markdown"))
     if not title:
         heads = [b for b in blocks if b.kind == "heading"]

@@ -40,8 +40,9 @@ SCHEMA_VERSION = 2
 # How documents are read into text, blocks and sentences (index/loading.py, pdf.py, chunking.py).
 # Raised when a reader change alters what an existing index would hold (2: PDF numbered and outline
 # headings, hard-wrapped plain text split into sentences, man-page headings, HTML navigation left
-# out), so an index built before is stale and rebuilt, never reused document by document.
-READER_VERSION = 2
+# out; 3: words hyphenated across hard-wrapped lines of plain text joined), so an index built before is
+# stale and rebuilt, never reused document by document.
+READER_VERSION = 3
 READABLE_SCHEMAS = (1, 2)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 
