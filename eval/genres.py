@@ -18,6 +18,8 @@ Figures of a group of questions (every question is answerable):
   the key when one of their section titles does (the answer shows each quote's section);
 - false_abstention: share abstained;
 - quoted_chars: mean characters quoted per answered question;
+- visible_chars: the same with each run of white space counted as one character (a quote of a
+  hard-wrapped man page carries each line's indentation and justification; reported, not gated);
 - errors: questions whose `ask` raised (scored as abstentions);
 - p50_ms: median `ask` time.
 Given per document, per form and overall.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import statistics
 import time
 from dataclasses import asdict, dataclass, field
@@ -45,6 +48,7 @@ FORMS: tuple[str, ...] = Form.__args__
 KS = (1, 3, 5)
 FIGURES = ("n", "errors", "hit@1", "hit@3", "hit@5", "key_recall", "false_abstention", "quoted_chars", "p50_ms")
 GATE_FIGURES = FIGURES[1:]
+_SPACE = re.compile(r"\s+")
 
 Span = tuple[int, int]
 
@@ -120,6 +124,7 @@ class Record:
     key_in_quotes: bool = False
     quotes: int = 0
     quoted_chars: int = 0
+    visible_chars: int = 0
     ms: float | None = None
     error: str | None = None
 
@@ -141,6 +146,7 @@ def ask_row(assistant, row: GenreRow, document: str, doc_id: str) -> Record:
     record.abstained, record.confidence = answer.abstained, answer.confidence
     cites = [] if answer.abstained else answer.citations
     record.quotes, record.quoted_chars = len(cites), sum(len(c.quote) for c in cites)
+    record.visible_chars = sum(len(_SPACE.sub(" ", c.quote)) for c in cites)
     if row.form == "section":
         ranks = [p.rank for p in answer.passages if p.doc_id == doc_id and gold_in_quotes([row.answer], [p.section])]
         record.hit_rank = min(ranks, default=None)
@@ -173,6 +179,7 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
     out["key_recall"] = _rate([r.key_in_quotes for r in records])
     out["false_abstention"] = _rate([r.abstained for r in records])
     out["quoted_chars"] = statistics.fmean(r.quoted_chars for r in answered) if answered else None
+    out["visible_chars"] = statistics.fmean(r.visible_chars for r in answered) if answered else None
     out["p50_ms"] = statistics.median(times) if times else None
     return out
 

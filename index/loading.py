@@ -91,6 +91,62 @@ def decode_text(data: bytes, name: str) -> str:
     return text
 
 
+# A word broken at the end of a hard-wrapped line by a formatter's hyphenation (`exe-` / `cuted` in a man
+# page): letters, a hyphen, the line's end, then the next line's indent and lower-case letters.
+_BROKEN_WORD = re.compile(r"(?<![\w-])([A-Za-z][A-Za-z-]*[A-Za-z])-\n([ \t]*)([a-z]+)")
+
+
+def join_broken_words(text: str) -> str:
+    """`text` with the words a formatter broke across hard-wrapped lines joined again.
+
+    Man pages and other text set at a fixed width break long words at a line's end, either
+    hyphenating them (`exe-` then `cuted` on the next line) or at a compound's own hyphen
+    (`left-` then `aligned`); read as they stand they are two words that no question's words
+    match. A break is joined when the next line is indented at least as deep as the line (the
+    same paragraph) and starts in lower case. Whether the hyphen stays is read from the text
+    itself: it stays when the hyphenated form is written elsewhere (`non-matching`) or both
+    halves are words of the text and the joined word is not; it goes when the joined word is
+    written elsewhere (`executed`). A break with no such evidence follows the document's
+    others: joined when more of them are hyphenation than compounds, else the hyphen stays.
+    An option (`--files-`) is left alone.
+
+    >>> join_broken_words("  Commands can be exe-\\n  cuted at once, then executed.\\n")
+    '  Commands can be executed at once, then executed.\\n'
+    >>> join_broken_words("  to select non-\\n  matching lines, non-matching.")
+    '  to select non-matching lines, non-matching.'
+    >>> join_broken_words("  see --files-\\n  with-matches")
+    '  see --files-\\n  with-matches'
+    """
+    if "-\n" not in text:
+        return text
+    written = text.lower()
+    words = set(re.findall(r"[a-z]+", _BROKEN_WORD.sub(" ", written)))  # the text's words, not the broken halves
+    breaks: list[tuple[re.Match, bool | None]] = []  # each break, and whether its hyphen stays (None: no evidence)
+    for m in _BROKEN_WORD.finditer(text):
+        head, indent, tail = m.group(1), m.group(2), m.group(3)
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        line = text[line_start:m.start()]
+        if len(indent.expandtabs()) < len(line) - len(line.lstrip(" \t")):
+            continue  # the next line starts further left: not the same paragraph
+        last = head.rsplit("-", 1)[-1].lower()
+        if re.search(rf"(?<![\w-]){re.escape(f'{head}-{tail}'.lower())}", written[:m.start()] + written[m.end():]):
+            breaks.append((m, True))
+        elif f"{last}{tail}" in words:
+            breaks.append((m, False))
+        else:
+            breaks.append((m, True if last in words and tail in words else None))
+    hyphenation = sum(k is False for _, k in breaks) > sum(k is True for _, k in breaks)
+    out, at = [], 0
+    for m, keep in breaks:
+        if keep is None:
+            keep = not hyphenation
+        out.append(text[at:m.start()])
+        out.append(f"{m.group(1)}-{m.group(3)}" if keep else f"{m.group(1)}{m.group(3)}")
+        at = m.end()
+    out.append(text[at:])
+    return "".join(out)
+
+
 _MD_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 
 
@@ -442,6 +498,8 @@ def load_document(path: str | os.PathLike, doc_id: str | None = None, limits: Lo
             if not text.strip():
                 raise DocumentError(f"{name}: no visible text")
         else:
+            if named == "text":
+                text = join_broken_words(text)
             blocks = text_blocks(text, markdown=(named == "markdown"))
     if not title:
         heads = [b for b in blocks if b.kind == "heading"]

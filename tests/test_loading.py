@@ -151,3 +151,28 @@ def test_the_same_bytes_are_parsed_once_a_process_and_keep_their_own_path(tmp_pa
     assert load_document(renamed).title == "other" and one.title == "page" and len(calls) == 2
     second.write_text(page.replace("Unique", "Changed"), encoding="utf-8")
     assert "Changed page" in load_document(second).text and len(calls) == 3
+
+
+def test_plain_text_joins_words_hyphenated_across_wrapped_lines(tmp_path):
+    page = ("XARGS(1)\n\nDESCRIPTION\n       Some commands can usefully be exe-\n       cuted in parallel; a non-\n"
+            "       matching line is a non-matching line.  See --files-\n       with-matches.  Commands are executed\n"
+            "       in a separate process, with an inter-\n       active prompt, or a left-\n       aligned table.\n"
+            "       Commands run in order, and the table is aligned to the left.  It is interactive.\n")
+    (tmp_path / "x.txt").write_text(page)
+    text = load_document(tmp_path / "x.txt").text
+    assert "be executed in parallel" in text  # the joined word is written elsewhere
+    assert "a non-matching line is" in text  # a compound written elsewhere keeps its hyphen
+    assert "a left-aligned table" in text  # both halves are words, the joined one is not
+    assert "an interactive prompt" in text
+    assert "--files-\n       with-matches" in text  # an option is left as it stands
+    (tmp_path / "x.md").write_text(page)
+    assert "exe-\n" in load_document(tmp_path / "x.md").text  # Markdown is not formatter output
+
+
+def test_a_break_without_evidence_follows_the_documents_other_breaks():
+    from index.loading import join_broken_words
+
+    hyphenating = "  It is exe-\n  cuted, then ig-\n  nored and ignored, possi-\n  bly; possibly.\n"
+    assert "executed" in join_broken_words(hyphenating)  # most breaks here are hyphenation
+    compounds = "  a left-\n  aligned, group-\n  readable, start-\n  stop list; start-stop, the group, left.\n"
+    assert "group-readable" in join_broken_words(compounds) and "left-aligned" in join_broken_words(compounds)

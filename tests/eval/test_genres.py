@@ -89,6 +89,9 @@ def test_a_hit_needs_the_whole_gold_span_inside_the_passage_and_key_recall_reads
                              citations=[_cite("A colony has one queen, who lays up to 2,000 eggs a day.")])
     rec = gn.ask_row(FakeAssistant(answer), row, DOC, "d")
     assert rec.hit_rank == 2 and rec.key_in_quotes and rec.quotes == 1 and rec.quoted_chars == 56
+    answer.citations = [_cite("A colony has one\n       queen,  who lays up to 2,000 eggs a day.")]  # wrapped, justified
+    rec = gn.ask_row(FakeAssistant(answer), row, DOC, "d")
+    assert (rec.quoted_chars, rec.visible_chars) == (64, 56)  # white space runs count once
     answer.citations = [_cite("A colony has one queen, who lays up to 2,000")]  # the key cut short: not held
     assert not gn.ask_row(FakeAssistant(answer), row, DOC, "d").key_in_quotes
     answer.passages = [_passage(0, 90, 1, doc_id="other")]  # a passage of another document never hits
