@@ -121,6 +121,13 @@ def join_broken_words(text: str) -> str:
         return text
     written = text.lower()
     words = set(re.findall(r"[a-z]+", _BROKEN_WORD.sub(" ", written)))  # the text's words, not the broken halves
+    # Runs of word characters and hyphens that hold a hyphen, sorted: "is `head-tail` written elsewhere" is
+    # then a prefix lookup (a break's own run stops at its line end): one pass over the text for all the breaks.
+    compounds = sorted({r for r in re.findall(r"(?<![\w-])[\w-]+", written) if "-" in r})
+
+    def written_elsewhere(form: str) -> bool:
+        i = bisect.bisect_left(compounds, form)
+        return i < len(compounds) and compounds[i].startswith(form)
     breaks: list[tuple[re.Match, bool | None]] = []  # each break, and whether its hyphen stays (None: no evidence)
     for m in _BROKEN_WORD.finditer(text):
         head, indent, tail = m.group(1), m.group(2), m.group(3)
@@ -129,7 +136,7 @@ def join_broken_words(text: str) -> str:
         if len(indent.expandtabs()) < len(line) - len(line.lstrip(" \t")):
             continue  # the next line starts further left: not the same paragraph
         last = head.rsplit("-", 1)[-1].lower()
-        if re.search(rf"(?<![\w-]){re.escape(f'{head}-{tail}'.lower())}", written[:m.start()] + written[m.end():]):
+        if written_elsewhere(f"{head}-{tail}".lower()):
             breaks.append((m, True))
         elif f"{last}{tail}" in words:
             breaks.append((m, False))
