@@ -114,15 +114,16 @@ class Answerer:
     def with_judges_choice(self, chosen: list[Candidate], cands: list[Candidate]) -> list[Candidate]:
         """Retrieval and the judge may disagree on the best sentence: the judged sentence most likely
         to answer (`answers`) is quoted second when retrieval did not choose it and the judge rates it
-        at least `answer.judge_second` times the first quote (0: off), in place of the weakest further quote."""
+        at least `answer.judge_second` times the first quote (0: off), in place of the weakest further quote
+        (never past `answer.max_quotes`: with one quote allowed, retrieval's stays)."""
         st = self.settings
         judged = [c for c in cands if c.judged is not None and not c.missing]
-        if not st.judge_second or not judged:
+        if not st.judge_second or not judged or st.max_quotes < 2:
             return chosen
         pick = max(judged, key=lambda c: (c.answers, -c.sentence.index))
         if any(c is pick for c in chosen) or pick.answers < st.judge_second * max(chosen[0].answers, 1e-9):
             return chosen
-        return ([chosen[0], pick] + chosen[1:])[: max(st.max_quotes, 2)]
+        return ([chosen[0], pick] + chosen[1:])[: st.max_quotes]
 
     def with_context(self, chosen: list[Candidate], cands: list[Candidate]) -> list[Candidate]:
         """A very short quote ("China's stance is also crucial.") says little alone: the sentence

@@ -223,3 +223,5 @@ def test_the_judges_choice_is_quoted_second_when_retrieval_passed_it_over(judge_
     got = answerer.with_judges_choice([first, other, weak], [first, other, weak, judges])
     # the judge rates row 7 2.5 times the first quote: quoted second unless off or asked for more
     assert [c.sentence.index for c in got] == ([1, 7, 3] if judge_second == 1.0 else [1, 3, 4])
+    one = Answerer(None, AnswerSettings(judge_second=judge_second, max_quotes=1))
+    assert [c.sentence.index for c in one.with_judges_choice([first], [first, judges])] == [1]  # one quote allowed
