@@ -186,6 +186,7 @@ def test_names_tab_order_focus_and_undo_clear(browser, hashing_url):
     page = tab.page
     try:
         assert page.get_by_role("textbox", name="Ask a question").count() == 1
+        page.get_by_role("button", name="Documents").wait_for(state="visible", timeout=10_000)
         assert page.get_by_role("button", name="Documents").count() == 1
         page.wait_for_function("() => document.querySelector('#ga-sidebar').classList.contains('open')")
         page.wait_for_timeout(700)  # past the panel's slide-in
@@ -230,7 +231,8 @@ def test_on_a_phone_the_answer_is_in_view_wide_and_the_documents_button_is_label
         page.goto(hashing_url)
         page.wait_for_selector("#ga-input textarea")
         toggle = page.get_by_role("button", name="Documents")
-        assert toggle.is_visible() and "Documents" in toggle.inner_text()
+        toggle.wait_for(state="visible", timeout=10_000)  # named by the page's script once Gradio has drawn it
+        assert "Documents" in toggle.inner_text()
         box = toggle.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
         page.locator("#ga-input textarea").click()
