@@ -1,0 +1,172 @@
+"""Render two Python HOWTO pages (Sphinx HTML) into real multi-page A4 PDFs with a text layer.
+
+    python eval/data/genres-train/make_pdf.py
+
+The sources are Debian's `python3.11-doc` pages `/usr/share/doc/python3.11/html/howto/logging.html`
+and `.../howto/regex.html` (Python Software Foundation License), written to `logging-howto.pdf` and
+`regex-howto.pdf` beside this file. Drawn the way `eval/data/genres/make_pdf.py` draws the Ninja
+manual: only the page's main body (`div.body[role=main]`) is read with the standard library's parser
+into blocks (headings, paragraphs, list items, definition terms and descriptions, table rows as
+"cell: cell", code listings); the navigation, sidebar, footer and the permalink marks (¶) are left
+out. Paragraphs are rewrapped to about 95 characters, a blank line between blocks, about 60 lines a
+page, headings bigger and bold, list items and code indented, code kept line for line, a bare page
+number at the foot of each page. The output is the same bytes on every run with the same matplotlib
+(no creation date is written).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from html.parser import HTMLParser
+from pathlib import Path
+
+HOWTO = Path("/usr/share/doc/python3.11/html/howto")
+HERE = Path(__file__).resolve().parent
+SOURCES = [  # (source page, output file, PDF title)
+    (HOWTO / "logging.html", HERE / "logging-howto.pdf", "Logging HOWTO"),
+    (HOWTO / "regex.html", HERE / "regex-howto.pdf", "Regular Expression HOWTO"),
+]
+AUTHOR = "Python Software Foundation"
+
+WIDTH = 95
+BODY, HEAD, TITLE = 8.6, 10.5, 13.0
+STEP = 0.0148
+TOP, BOTTOM = 0.955, 0.06
+LEFT, INDENT = 0.07, 0.10
+_LOOKS_LIKE_BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s")
+
+
+class _Blocks(HTMLParser):
+    """`(kind, text)` blocks of the page's main body: `title`, `heading`, `para`, `item`, `term` or `code`."""
+
+    KINDS = {"h1": "title", "h2": "heading", "h3": "heading", "h4": "heading", "p": "para", "li": "item",
+             "dt": "term", "dd": "para", "tr": "item", "pre": "code"}
+    CONTAINERS = ("li", "dd", "tr")  # a paragraph inside one of these belongs to it
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, str]] = []
+        self.stack: list[tuple[str, list[str]]] = []
+        self.body = 0  # div depth inside div.body[role=main]; 0 outside it
+        self.skip = 0  # inside a permalink mark (a.headerlink)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        cls = (a.get("class") or "").split()
+        if not self.body:
+            if tag == "div" and "body" in cls and a.get("role") == "main":
+                self.body = 1
+            return
+        if tag == "div":
+            self.body += 1
+        if self.skip or (tag == "a" and "headerlink" in cls):
+            self.skip += tag == "a"
+            return
+        if tag in ("td", "th") and self.stack and self.stack[-1][0] == "tr" and "".join(self.stack[-1][1]).strip():
+            self.stack[-1][1].append(": ")  # a table row reads "cell: cell"
+        if tag in self.KINDS:
+            if self.stack and tag == "p" and self.stack[-1][0] in self.CONTAINERS:
+                self.stack[-1][1].append(" ")
+                return
+            if self.stack:  # a block inside a block (nested list, listing in a list item): the text so far goes first
+                self._emit(self.stack[-1][0], self.stack[-1][1])
+                self.stack[-1][1].clear()
+            self.stack.append((tag, []))
+
+    def handle_endtag(self, tag):
+        if not self.body:
+            return
+        if tag == "div":
+            self.body -= 1
+        if self.skip:
+            self.skip -= tag == "a"
+            return
+        if self.stack and self.stack[-1][0] == tag:
+            name, parts = self.stack.pop()
+            self._emit(name, parts)
+
+    def _emit(self, name: str, parts: list[str]) -> None:
+        text = "".join(parts)
+        text = text.strip("\n") if name == "pre" else " ".join(text.split()).replace(" : ", ": ")
+        if name == "tr":
+            text = text.rstrip(" :")  # a row whose last cell is empty
+        if text.strip():
+            self.blocks.append((self.KINDS[name], text))
+
+    def handle_data(self, data):
+        if self.body and not self.skip and self.stack:
+            self.stack[-1][1].append(data)
+
+
+def blocks(html: str) -> list[tuple[str, str]]:
+    parser = _Blocks()
+    parser.feed(html)
+    return parser.blocks
+
+
+def wrap(line: str, width: int = WIDTH) -> list[str]:
+    """Wrap one paragraph, never starting a continuation line with something that looks like a bullet."""
+    for w in range(width, width - 15, -1):
+        lines = textwrap.wrap(line, w, break_on_hyphens=False, break_long_words=False)
+        if not any(_LOOKS_LIKE_BULLET.match(ln) for ln in lines[1:]):
+            return lines
+    return lines
+
+
+def layout(parts: list[tuple[str, str]]) -> list[list[tuple[str, float, float, float, bool]]]:
+    pages: list[list[tuple[str, float, float, float, bool]]] = [[]]
+    y = TOP
+    for i, (kind, text) in enumerate(parts):
+        if kind in ("title", "heading"):
+            size, x, step, body = (TITLE if kind == "title" else HEAD), LEFT, STEP * 1.3, [text]
+        elif kind == "code":
+            size, x, step, body = BODY, INDENT, STEP, [ln.rstrip() or " " for ln in text.split("\n")]
+        elif kind == "item":
+            size, x, step, body = BODY, INDENT, STEP, wrap("- " + text, WIDTH - 4)
+        else:
+            size, x, step, body = BODY, LEFT, STEP, wrap(text)
+        need = len(body) * step + (3 * STEP if kind == "heading" and i + 1 < len(parts) else 0)
+        if y - need < BOTTOM and pages[-1] and (kind == "heading" or need < 0.2):
+            pages.append([])
+            y = TOP
+        for line in body:
+            if y < BOTTOM:
+                pages.append([])
+                y = TOP
+            pages[-1].append((line, x, y, size, kind in ("title", "heading", "term")))
+            y -= step
+        y -= STEP
+    return pages
+
+
+def render(pages, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    metadata = {"Title": title, "Author": AUTHOR, "CreationDate": None}
+    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False, "pdf.compression": 9}):
+        with PdfPages(path, metadata=metadata) as pdf:
+            for n, lines in enumerate(pages, 1):
+                fig = plt.figure(figsize=(8.27, 11.69))
+                for text, x, y, size, bold in lines:
+                    fig.text(x, y, text, fontsize=size, fontweight="bold" if bold else "normal",
+                             family="monospace" if x == INDENT and not bold and not text.startswith("- ") else None)
+                fig.text(0.5, 0.03, str(n), fontsize=BODY, ha="center")
+                pdf.savefig(fig)
+                plt.close(fig)
+
+
+def main(argv: list[str]) -> None:
+    for source, out, title in SOURCES:
+        pages = layout(blocks(source.read_text(encoding="utf-8")))
+        render(pages, out, title)
+        print(f"{out}: {len(pages)} pages, {out.stat().st_size // 1024} KB")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
