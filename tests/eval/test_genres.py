@@ -249,3 +249,17 @@ def test_the_tuning_question_file_loads_and_every_answer_is_in_its_document():
     for doc in {r.doc for r in rows}:
         text = load_document(path.parent / doc).text
         assert [r.id for r in rows if r.doc == doc and gn.gold_span(text, r) is None] == []
+
+
+def test_the_training_question_file_loads_and_shares_no_document_with_a_set_it_is_measured_on():
+    from index.loading import load_document
+
+    path = gn.DATA.parent / "genres-train" / "questions.jsonl"
+    rows = gn.load_rows(path)
+    docs = {r.doc for r in rows}
+    assert len(rows) >= 700 and len(docs) == 8 and len({r.id for r in rows}) == len(rows)
+    for other in ("genres", "genres-tuning", "genres-check"):
+        assert not docs & {r.doc for r in gn.load_rows(gn.DATA.parent / other / "questions.jsonl")}, other
+    for doc in docs:
+        text = load_document(path.parent / doc).text
+        assert [r.id for r in rows if r.doc == doc and gn.gold_span(text, r) is None] == []
