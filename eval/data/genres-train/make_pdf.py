@@ -4,8 +4,9 @@
 
 The sources are Debian's `python3.11-doc` pages `/usr/share/doc/python3.11/html/howto/logging.html`
 and `.../howto/regex.html` (Python Software Foundation License), written to `logging-howto.pdf` and
-`regex-howto.pdf` beside this file. Drawn the way `eval/data/genres/make_pdf.py` draws the Ninja
-manual: only the page's main body (`div.body[role=main]`) is read with the standard library's parser
+`regex-howto.pdf` beside this file. Drawn by `eval/data/genres/make_pdf.py`'s layout and drawing
+(imported from it), as the Ninja manual is; only the reading differs: the page's main body
+(`div.body[role=main]`) is read with the standard library's parser
 into blocks (headings, paragraphs, list items, definition terms and descriptions, table rows as
 "cell: cell", code listings); the navigation, sidebar, footer and the permalink marks (¶) are left
 out. Paragraphs are rewrapped to about 95 characters, a blank line between blocks, about 60 lines a
@@ -16,9 +17,8 @@ number at the foot of each page. The output is the same bytes on every run with 
 
 from __future__ import annotations
 
-import re
+import importlib.util
 import sys
-import textwrap
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -30,12 +30,16 @@ SOURCES = [  # (source page, output file, PDF title)
 ]
 AUTHOR = "Python Software Foundation"
 
-WIDTH = 95
-BODY, HEAD, TITLE = 8.6, 10.5, 13.0
-STEP = 0.0148
-TOP, BOTTOM = 0.955, 0.06
-LEFT, INDENT = 0.07, 0.10
-_LOOKS_LIKE_BULLET = re.compile(r"^(?:[-*+•]|\d{1,3}[.)])\s")
+
+def _ninja_script():
+    """`eval/data/genres/make_pdf.py`, whose layout and drawing these PDFs share (only the HTML differs)."""
+    spec = importlib.util.spec_from_file_location("genres_make_pdf", HERE.parent / "genres" / "make_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ninja = _ninja_script()
 
 
 class _Blocks(HTMLParser):
@@ -106,65 +110,10 @@ def blocks(html: str) -> list[tuple[str, str]]:
     return parser.blocks
 
 
-def wrap(line: str, width: int = WIDTH) -> list[str]:
-    """Wrap one paragraph, never starting a continuation line with something that looks like a bullet."""
-    for w in range(width, width - 15, -1):
-        lines = textwrap.wrap(line, w, break_on_hyphens=False, break_long_words=False)
-        if not any(_LOOKS_LIKE_BULLET.match(ln) for ln in lines[1:]):
-            return lines
-    return lines
-
-
-def layout(parts: list[tuple[str, str]]) -> list[list[tuple[str, float, float, float, bool]]]:
-    pages: list[list[tuple[str, float, float, float, bool]]] = [[]]
-    y = TOP
-    for i, (kind, text) in enumerate(parts):
-        if kind in ("title", "heading"):
-            size, x, step, body = (TITLE if kind == "title" else HEAD), LEFT, STEP * 1.3, [text]
-        elif kind == "code":
-            size, x, step, body = BODY, INDENT, STEP, [ln.rstrip() or " " for ln in text.split("\n")]
-        elif kind == "item":
-            size, x, step, body = BODY, INDENT, STEP, wrap("- " + text, WIDTH - 4)
-        else:
-            size, x, step, body = BODY, LEFT, STEP, wrap(text)
-        need = len(body) * step + (3 * STEP if kind == "heading" and i + 1 < len(parts) else 0)
-        if y - need < BOTTOM and pages[-1] and (kind == "heading" or need < 0.2):
-            pages.append([])
-            y = TOP
-        for line in body:
-            if y < BOTTOM:
-                pages.append([])
-                y = TOP
-            pages[-1].append((line, x, y, size, kind in ("title", "heading", "term")))
-            y -= step
-        y -= STEP
-    return pages
-
-
-def render(pages, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.backends.backend_pdf import PdfPages
-
-    metadata = {"Title": title, "Author": AUTHOR, "CreationDate": None}
-    with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False, "pdf.compression": 9}):
-        with PdfPages(path, metadata=metadata) as pdf:
-            for n, lines in enumerate(pages, 1):
-                fig = plt.figure(figsize=(8.27, 11.69))
-                for text, x, y, size, bold in lines:
-                    fig.text(x, y, text, fontsize=size, fontweight="bold" if bold else "normal",
-                             family="monospace" if x == INDENT and not bold and not text.startswith("- ") else None)
-                fig.text(0.5, 0.03, str(n), fontsize=BODY, ha="center")
-                pdf.savefig(fig)
-                plt.close(fig)
-
-
 def main(argv: list[str]) -> None:
     for source, out, title in SOURCES:
-        pages = layout(blocks(source.read_text(encoding="utf-8")))
-        render(pages, out, title)
+        pages = ninja.layout(blocks(source.read_text(encoding="utf-8")))
+        ninja.render(pages, out, title, AUTHOR)
         print(f"{out}: {len(pages)} pages, {out.stat().st_size // 1024} KB")
 
 

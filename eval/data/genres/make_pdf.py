@@ -113,15 +113,16 @@ def layout(parts: list[tuple[str, str]]) -> list[list[tuple[str, float, float, f
     return pages
 
 
-def render(pages, path: Path) -> None:
+def render(pages, path: Path, title: str = "The Ninja build system",
+           author: str = "Evan Martin and the Ninja contributors") -> None:
+    """Draw laid-out pages into `path` (also used by `eval/data/genres-train/make_pdf.py`)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_pdf import PdfPages
 
-    metadata = {"Title": "The Ninja build system", "Author": "Evan Martin and the Ninja contributors",
-                "CreationDate": None}
+    metadata = {"Title": title, "Author": author, "CreationDate": None}
     with matplotlib.rc_context({"pdf.fonttype": 42, "text.parse_math": False, "pdf.compression": 9}):
         with PdfPages(path, metadata=metadata) as pdf:
             for n, lines in enumerate(pages, 1):
