@@ -29,7 +29,7 @@ from .errors import InvalidQuestion, UnknownDocument
 from .judge import Judge
 from .library import with_uploads
 from .question import Query, read
-from .rerank import Reranker
+from .rerank import Ranker
 from .retrieval import Retriever
 from .settings import DEFAULT_DOCUMENT, Settings, default_index_dir
 from .types import Answer, IndexInfo, Passage, Timing
@@ -47,9 +47,9 @@ class Assistant:
                                      embed_runtime(index.manifest))
         self.retriever = Retriever(index, self.embedder, self.settings.retrieval)
         judge, decision = load_judge(self.settings.answer)
-        reranker = Reranker.load() if judge is not None and self.settings.answer.rerank else None
+        ranker = load_ranker(self.settings.answer) if judge is not None else None
         self.decider = Decider(index, self.settings.answer, judge, decision, known=self.retriever.knows,
-                               reranker=reranker)
+                               ranker=ranker)
         self.answerer = Answerer(index, self.settings.answer)
 
     # ------------------------------------------------------------ opening
@@ -144,11 +144,14 @@ class Assistant:
             raise InvalidQuestion(f"k must be a positive whole number, not {k!r}")
         only = self._documents(documents)
         query = self.resolve(question, history)
-        ranked = self.retriever.search(query, k, only)
-        answer = self.settings.answer
-        if answer.judge_orders or answer.rerank:  # otherwise the judge only decides, which retrieving does not need
-            ranked, _ = self.decider.read(query, ranked)
-        return to_passages(self.index, ranked)
+        ranked = self.retriever.search(query, self.pool(k), only)
+        if self.settings.answer.judge_orders:  # the judge's reading orders them
+            return to_passages(self.index, self.decider.read(query, ranked, k)[0])
+        return to_passages(self.index, self.decider.rank(query, ranked, k))  # the judge only decides: not needed
+
+    def pool(self, k: int) -> int:
+        """How many passages to retrieve to keep the best `k`: more when the ranker orders them."""
+        return max(k, self.settings.answer.rerank_passages) if self.decider.ranker is not None else k
 
     def ask(self, question: str, history: Sequence[str] | None = None, documents: Sequence[str] | None = None) -> Answer:
         """An answer made of verified quotes with citations, or an abstention with related passages.
@@ -157,9 +160,10 @@ class Assistant:
         question = self._validate(question)
         only = self._documents(documents)
         query = self.resolve(question, history)  # the question read once: corrected, a follow-up in context
-        ranked = self.retriever.search(query, self.settings.answer.passages, only)
+        keep = self.settings.answer.passages
+        ranked = self.retriever.search(query, self.pool(keep), only)
         t1 = time.perf_counter()
-        ranked, judged = self.decider.read(query, ranked)  # the judge reads the best candidate sentences
+        ranked, judged = self.decider.read(query, ranked, keep)  # ordered by the ranker, read by the judge
         verdict = self.decider.decide(query, ranked, judged)  # answer or decline
 
         def timing() -> Timing:
@@ -212,6 +216,14 @@ def load_judge(settings) -> tuple[Judge | None, Decision | None]:
     folder = None if settings.judge == "bundled" else settings.judge
     decision = settings.decision or (Path(folder) / "decision.json" if folder else None)
     return Judge.load(folder, settings.judge_runtime, settings.judge_threads), Decision.load(decision)
+
+
+def load_ranker(settings) -> Ranker | None:
+    """The passage ranker the settings name (`answer.ranker`), None when `answer.rerank` is off."""
+    if not settings.rerank:
+        return None
+    return Ranker.load(None if settings.ranker == "bundled" else settings.ranker, settings.judge_runtime,
+                       settings.judge_threads)
 
 
 def index_info(index: LoadedIndex, stale: list[str] | None = None) -> IndexInfo:

@@ -25,7 +25,7 @@ from index.errors import ModelError
 
 from .judge import BUNDLED, Judge, Judgement, segment
 from .question import NAME_WORD, STRUCTURE, Fact, Query, Question
-from .rerank import Reranker, rank_features
+from .rerank import Ranker, order
 from .retrieval import ScoredChunk, ScoredSentence
 from .settings import AnswerSettings
 from .text import content_terms, stem, words
@@ -237,12 +237,12 @@ class Decider:
 
     def __init__(self, index: LoadedIndex, settings: AnswerSettings, judge: Judge | None = None,
                  decision: Decision | None = None, known: Callable[[str], bool] | None = None,
-                 reranker: Reranker | None = None):
+                 ranker: Ranker | None = None):
         self.index = index
         self.settings = settings
         self.judge = judge
         self.decision = decision
-        self.reranker = reranker if judge is not None else None  # `answer.rerank`'s model
+        self.ranker = ranker if judge is not None and settings.rerank else None  # `answer.rerank`'s model
         self.known = known  # whether a word's stem occurs anywhere in the index (`Retriever.knows`)
         self.section_terms = {s: frozenset(content_terms(s)) for s in {c.section for c in index.chunks}}
 
@@ -263,44 +263,32 @@ class Decider:
         unseen = self.known is not None and any(not self.known(t) for t in query.names)
         return question_flags(query.analysis, any(c.targeted for c in ranked), unseen)
 
-    def read(self, query: Query, ranked: list[ScoredChunk]
-                       ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
-        """The judge's reading of the best candidate sentences (by retrieval score), in one batch;
-        with the re-ranker (`answer.rerank`), more of them, re-ranked (`rerank`); with
-        `answer.judge_orders`, the passages re-ordered by their best judged sentence
+    def read(self, query: Query, ranked: list[ScoredChunk], keep: int | None = None
+             ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
+        """The passages in the order answers come from, the best `keep` of them (all by default), and
+        the judge's reading of their best candidate sentences, in one batch. With the ranker
+        (`answer.rerank`) the passages are first ordered by it (`rerank.order`), and "best" means in its
+        order; with `answer.judge_orders`, they are then re-ordered by their best judged sentence
         (unjudged ones keep their order, after)."""
         if self.judge is None or not ranked:
-            return ranked, {}
-        reading = max(self.settings.judge_candidates, self.settings.rerank) if self.reranker else None
-        best, segments = self.judge_inputs(ranked, reading)
+            return ranked[:keep], {}
+        ranked = self.rank(query, ranked, keep)
+        best, segments = self.judge_inputs(ranked)
         judged = dict(zip(best, self.judge.judge(query.text, segments)))
-        if self.reranker is not None:
-            ranked, judged = self.rerank(ranked, judged)
         if not self.settings.judge_orders:
             return ranked, judged
         top = {c.index: max((self.answers(judged[s.index], s) for s in c.sentences if s.index in judged), default=-1.0)
                for c in ranked}
-        order = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
-        return [ranked[i] for i in order], judged
+        by = sorted(range(len(ranked)), key=lambda i: (-top[ranked[i].index], i))
+        return [ranked[i] for i in by], judged
 
-    def rerank(self, ranked: list[ScoredChunk], judged: dict[int, Judgement]
-               ) -> tuple[list[ScoredChunk], dict[int, Judgement]]:
-        """The judged sentences ranked by the re-ranker, ahead of the others (retrieval order), the
-        passages by their best sentence (ties: retrieval order); the decision reads the best
-        `answer.judge_candidates` of them, as it was calibrated to."""
-        score: dict[int, float] = {}
-        for c in ranked:
-            for s in c.sentences:
-                if s.index in judged:
-                    v = self.reranker.score(rank_features(s.score, judged[s.index].probability, judged[s.index].span))
-                    score[s.index] = max(score.get(s.index, -math.inf), v)
-        for c in ranked:
-            for s in c.sentences:
-                s.rank = score.get(s.index, UNJUDGED + s.score)
-        top = [max(s.rank for s in c.sentences) if c.sentences else -math.inf for c in ranked]
-        order = sorted(range(len(ranked)), key=lambda i: (-top[i], i))
-        keep = sorted(score, key=lambda r: (-score[r], r))[: self.settings.judge_candidates]
-        return [ranked[i] for i in order], {r: judged[r] for r in keep}
+    def rank(self, query: Query, ranked: list[ScoredChunk], keep: int | None = None) -> list[ScoredChunk]:
+        """The best `keep` passages (all by default) in the ranker's order (`rerank.order`: it reads the
+        best candidate sentences by support, `answer.rerank_reads`); retrieval's order without a ranker."""
+        if self.ranker is not None and ranked:
+            rows, segments = self.judge_inputs(ranked, self.settings.rerank_reads or self.ranker.reads)
+            ranked = order(ranked, dict(zip(rows, self.ranker.logits(query.text, segments))), self.ranker.weight)
+        return ranked[:keep]
 
     def judge_inputs(self, ranked: list[ScoredChunk], n: int | None = None) -> tuple[list[int], list[str]]:
         """The sentences the judge reads for these passages (the `n` best by retrieval score, by default
@@ -401,11 +389,10 @@ class Decider:
 SENTENCE_FEATURES = ("judge_logit", "span", "support", "dense", "lexical")
 DECISION_FEATURES = ("best_logit", "margin", "judge_logit", "span", "support", "dense", "lexical", "missing_kind",
                      "rules", *QUESTION_FLAGS)
-UNJUDGED = -1e6  # a sentence the re-ranker's judge did not read: after every judged one, in retrieval order
 
 
 def _order(s: ScoredSentence, score: float | None = None) -> float:
-    """What candidate sentences are ordered by: the re-ranker's score when it ran (`answer.rerank`),
+    """What candidate sentences are ordered by: the ranker's score when it ran (`answer.rerank`),
     else `score` (the support after the fact-kind check) or the retrieval support."""
     return s.rank if s.rank is not None else (s.score if score is None else score)
 

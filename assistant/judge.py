@@ -65,12 +65,17 @@ class Judge:
         self.meta = meta
 
     @classmethod
-    def load(cls, folder: str | Path | None = None, runtime: str = "int8", threads: int = 0) -> "Judge":
+    def load(cls, folder: str | Path | None = None, runtime: str = "int8", threads: int = 0,
+             sha256: str | None = None, what: str = "judge", retrain: str | None = None) -> "Judge":
         """The judge in `folder` (the bundled one by default), its weights checked against their sha256,
         run in numpy (`runtime="float32"`) or with its dense layers in int8 (`"int8"`, ONNX Runtime on
-        `threads` threads, 0 for its own choice; see `index.onnxbert`)."""
+        `threads` threads, 0 for its own choice; see `index.onnxbert`). `sha256` pins the weights of
+        another shipped model of the same shape (the ranker, `assistant.rerank`), which errors name as
+        `what`, with `retrain` as the way to fix them."""
         folder = Path(folder) if folder is not None else BUNDLED
-        return _load_cached(str(folder.resolve()), runtime, threads)
+        if sha256 is None and folder.resolve() == BUNDLED.resolve():
+            sha256 = BUNDLED_SHA256
+        return _load_cached(str(folder.resolve()), runtime, threads, sha256, what, retrain or RETRAIN)
 
     def judge(self, question: str, segments: Sequence[str]) -> list[Judgement]:
         """One `Judgement` per segment ("Section: sentence"), in one batch."""
@@ -108,13 +113,14 @@ _lock = threading.Lock()
 _cache: dict[tuple[str, str, int], Judge] = {}
 
 
-def _load_cached(folder: str, runtime: str, threads: int) -> Judge:
+def _load_cached(folder: str, runtime: str, threads: int, sha256: str | None = None, what: str = "judge",
+                 retrain: str = RETRAIN) -> Judge:
     if runtime not in ("int8", "float32"):
         raise ValueError(f"unknown judge runtime {runtime!r}: int8 or float32")
     with _lock:
         judge = _cache.get((folder, runtime, threads))
         if judge is None:
-            judge = _read(Path(folder))
+            judge = _read(Path(folder), sha256, what, retrain)
             if runtime == "int8":
                 judge.model.runner = _int8_layers(judge.model, threads, judge.meta["sha256"])
             _cache[(folder, runtime, threads)] = judge
@@ -135,27 +141,28 @@ def _int8_layers(model: FastBert, threads: int, digest: str):
                          "or set answer.judge_runtime=float32") from None
 
 
-def _read(folder: Path) -> Judge:
+def _read(folder: Path, sha256: str | None = None, what: str = "judge", retrain: str = RETRAIN) -> Judge:
     weights, card = folder / "judge.safetensors", folder / "judge.json"
     for path in (weights, card):
         if not path.is_file():
-            raise ModelError(f"judge file {path} is missing: {RETRAIN} (or set answer.judge=none)")
+            hint = " (or set answer.judge=none)" if retrain == RETRAIN else ""
+            raise ModelError(f"{what} file {path} is missing: {retrain}{hint}")
     try:
         meta = json.loads(card.read_text(encoding="utf-8"))
-        expected = BUNDLED_SHA256 if folder.resolve() == BUNDLED.resolve() else meta["sha256"]
+        expected = sha256 or meta["sha256"]
         layers = int(meta["layers"])
     except (ValueError, KeyError, TypeError):
-        raise ModelError(f"judge file {card} is not a judge description: {RETRAIN}") from None
+        raise ModelError(f"{what} file {card} is not a {what} description: {retrain}") from None
     digest = file_sha256(weights)
     if digest != expected:
-        raise ModelError(f"judge file {weights} has sha256 {digest[:12]}…, expected {str(expected)[:12]}…: "
-                         f"it is damaged or not this judge; {RETRAIN}")
+        raise ModelError(f"{what} file {weights} has sha256 {digest[:12]}…, expected {str(expected)[:12]}…: "
+                         f"it is damaged or not this {what}; {retrain}")
     from safetensors.numpy import load_file
 
     try:
         raw = load_file(str(weights))
     except Exception:  # noqa: BLE001 - a file with the right hash that still does not parse is damaged all the same
-        raise ModelError(f"judge file {weights} cannot be read: {RETRAIN}") from None
+        raise ModelError(f"{what} file {weights} cannot be read: {retrain}") from None
     base = default_model_path()
     weights_fingerprint(base, DEFAULT_WEIGHTS_SHA256)  # the shared word embeddings are checked too
     from safetensors import safe_open

@@ -1,64 +1,84 @@
-"""A re-ranker of the retriever's candidate sentences fitted for ranking (`answer.rerank`).
+"""The passage ranker (`answer.rerank`): which retrieved passage comes first.
 
-The judge reads the best `answer.rerank` candidate sentences by retrieval support (instead of
-`answer.judge_candidates`); each is scored by a linear model over its support and the judge's
-log-odds, fitted with a listwise loss (softmax cross-entropy over a question's judged sentences,
-the ones holding the answer as the target) on SQuAD calibration articles the judge never saw
-(`train/rerank.py`, `assistant judge rerank`). The judged sentences come first in that order,
-the others after in retrieval order; passages are ordered by their best sentence.
+The judge is trained to say whether a sentence answers; ordering passages by it lowered hit@1
+(docs/eval.md). The ranker is the same network fine-tuned for ordering: a listwise loss over the
+retriever's own candidates for a question, the sentences holding the answer as the target, on
+question sets written for eight documents of six kinds (`train/ranker.py`, `assistant judge
+ranker`). It reads the best few candidate sentences by retrieval support (as many as it was chosen
+with, `answer.rerank_reads`) among the best `answer.rerank_passages` passages; each sentence scores `support + weight x logit` (`rank_score`; how many it
+reads and the weight are chosen on text it was not trained on and stored with it), one it did not read as if its
+logit were the lowest, `-LOGIT_CLIP`. Passages are ordered by their best sentence. Whether to answer
+stays the judge's and the decision's, on the best sentences of the new order.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from index.errors import ModelError
 
-BUNDLED = Path(__file__).parent / "data" / "judge" / "rerank.json"
-FEATURES = ("support", "judge_logit", "span")
-REFIT = "refit with: assistant judge rerank"
+from .judge import Judge
+from .retrieval import ScoredChunk
+
+BUNDLED = Path(__file__).parent / "data" / "ranker"
+# The shipped weights' sha256: a changed file is refused, whatever its judge.json says.
+BUNDLED_SHA256 = "91d069946f7d53628dcfe08580699ea5bbcd85ecc7e6eafadea576fd2987ab9b"
+LOGIT_CLIP = 10.0
+RETRAIN = "rebuild it with: assistant judge ranker --out DIR (or set answer.rerank=false)"
 
 
 @dataclass(frozen=True)
-class Reranker:
-    """`score = sum(w * (x - mean) / scale)` over `features` (names of `FEATURES`)."""
+class Ranker:
+    """The fine-tuned network, the weight of its logit against retrieval support, and how many
+    candidate sentences it reads."""
 
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    about: dict
+    judge: Judge
+    weight: float
+    reads: int = 10
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Reranker":
-        path = Path(path) if path else BUNDLED
+    def load(cls, folder: str | Path | None = None, runtime: str = "int8", threads: int = 0,
+             weight: float | None = None, reads: int | None = None) -> "Ranker":
+        """The ranker in `folder` (the bundled one by default), its weights checked against their sha256;
+        `weight` and `reads` override the ones stored with it."""
+        folder = Path(folder) if folder is not None else BUNDLED
+        pinned = BUNDLED_SHA256 if folder.resolve() == BUNDLED.resolve() else None
+        judge = Judge.load(folder, runtime, threads, sha256=pinned, what="ranker", retrain=RETRAIN)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            model = cls(tuple(data["features"]), tuple(map(float, data["mean"])), tuple(map(float, data["scale"])),
-                        tuple(map(float, data["weights"])), data.get("about", {}))
-        except FileNotFoundError:
-            raise ModelError(f"re-ranker file {path} is missing: {REFIT} (or set answer.rerank=0)") from None
-        except (ValueError, KeyError, TypeError):
-            raise ModelError(f"re-ranker file {path} is damaged: {REFIT}") from None
-        if (set(model.features) - set(FEATURES) or len({len(model.features), len(model.mean), len(model.scale),
-                                                         len(model.weights)}) != 1 or 0.0 in model.scale):
-            raise ModelError(f"re-ranker file {path} does not fit this version: {REFIT}")
-        return model
+            weight = float(judge.meta["rank"]["weight"]) if weight is None else weight
+            reads = int(judge.meta["rank"]["reads"]) if reads is None else reads
+        except (KeyError, TypeError, ValueError):
+            raise ModelError(f"ranker file {folder / 'judge.json'} gives no weight and reads: {RETRAIN}") from None
+        return cls(judge, weight, reads)
 
-    def score(self, features: dict[str, float]) -> float:
-        """The sentence's ranking score.
-
-        >>> round(Reranker(("support", "judge_logit"), (0.5, 0.0), (0.1, 2.0), (1.0, 1.0), {}).score(
-        ...     {"support": 0.6, "judge_logit": 2.0}), 6)
-        2.0
-        """
-        return sum(w * (features[f] - m) / s for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights))
+    def logits(self, question: str, segments: list[str]) -> list[float]:
+        """The ranker's log-odds for each segment ("Section: sentence"), in one batch."""
+        return [_logit(v.probability) for v in self.judge.judge(question, segments)]
 
 
-def rank_features(support: float, probability: float, span: float) -> dict[str, float]:
-    """What the re-ranker reads of one judged sentence."""
-    p = min(max(probability, 1e-6), 1 - 1e-6)
-    return {"support": support, "judge_logit": math.log(p / (1 - p)), "span": max(-20.0, min(20.0, span))}
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def rank_score(support: float, logit: float | None, weight: float) -> float:
+    """A sentence's ranking score: its retrieval support and the ranker's log-odds (clipped to
+    `LOGIT_CLIP`; a sentence the ranker did not read counts as its lowest reading).
+
+    >>> rank_score(0.5, 2.0, 0.1), rank_score(0.5, 99.0, 0.1), rank_score(0.5, None, 0.1)
+    (0.7, 1.5, -0.5)
+    """
+    clipped = -LOGIT_CLIP if logit is None else max(-LOGIT_CLIP, min(LOGIT_CLIP, logit))
+    return support + weight * clipped
+
+
+def order(ranked: list[ScoredChunk], logits: dict[int, float], weight: float) -> list[ScoredChunk]:
+    """The passages by their best sentence's `rank_score` (ties: retrieval order); each sentence's
+    `rank` is set to its score, which the candidates are then ordered by (`decision._order`)."""
+    for c in ranked:
+        for s in c.sentences:
+            s.rank = rank_score(s.score, logits.get(s.index), weight)
+    top = [max((s.rank for s in c.sentences), default=-math.inf) for c in ranked]
+    return [ranked[i] for i in sorted(range(len(ranked)), key=lambda i: (-top[i], i))]

@@ -5,10 +5,11 @@ passages (bm25s, with stemming) each bring `candidates` passages; every passage 
 formula (`Retriever.search`): its best sentence's score, which mixes the sentence's
 cosine similarity with how much of the question's (IDF-weighted) vocabulary it and its
 section title cover, plus the similarity of the passage as a whole. The answer judge
-(`assistant.judge`) may re-order the result by what actually answers.
+(`assistant.judge`) may re-order the result by what actually answers, and the passage
+ranker (`assistant.rerank`, `answer.rerank`) does by default.
 Passages that mostly repeat a better one (overlapping pieces, duplicate files) are
-dropped. Everything here is deterministic and fast on a CPU; the learned re-ranker, which
-reads the judge, is the decision's (`Decider.rerank`, `answer.rerank`).
+dropped. Everything here is deterministic and fast on a CPU; the learned ranker runs in
+`Decider.read`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ class ScoredSentence:
     dense: float
     lexical: float
     score: float
-    rank: float | None = None  # the re-ranker's score (`answer.rerank`, `Decider.rerank`), when it ran
+    rank: float | None = None  # the passage ranker's score (`answer.rerank`, `rerank.order`), when it ran
 
 
 @dataclass

@@ -52,7 +52,9 @@ def make_tiny_judge(folder, layers: int = 1, seed: int = 0):
     folder.mkdir(parents=True, exist_ok=True)
     save_file(t, str(folder / "judge.safetensors"))
     digest = hashlib.sha256((folder / "judge.safetensors").read_bytes()).hexdigest()
-    (folder / "judge.json").write_text(json.dumps({"layers": layers, "max_tokens": 64, "sha256": digest}))
+    # "rank": the weight the passage ranker gives its logit, so the same file serves as a ranker too
+    (folder / "judge.json").write_text(json.dumps({"layers": layers, "max_tokens": 64, "sha256": digest,
+                                                   "rank": {"weight": 0.05, "reads": 8}}))
     decision = {"features": ["judge_logit"], "mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0,
                 "threshold": 0.5}
     (folder / "decision.json").write_text(json.dumps(decision))
@@ -207,7 +209,7 @@ def test_the_cli_reports_a_damaged_judge_in_one_line(tmp_path, hashing_article, 
 def test_answers_with_a_judge_stay_grounded(tiny, hashing_article):
     from tests_helpers import assert_grounded
 
-    settings = hashing_article.settings.with_(answer={"judge": str(tiny), "decline_below": 0.0})
+    settings = hashing_article.settings.with_(answer={"judge": str(tiny), "ranker": str(tiny), "decline_below": 0.0})
     a = Assistant(hashing_article.index, settings)
     answer = a.ask("What does North Korea supply to Russia?")
     assert not answer.abstained  # nothing is declined at threshold 0
@@ -226,7 +228,7 @@ def test_the_decision_reads_what_the_question_asks(tiny, hashing_article, tmp_pa
     decision = tmp_path / "decision.json"
     decision.write_text(json.dumps({"features": ["polar"], "mean": [0.0], "scale": [1.0], "weights": [-5.0],
                                     "bias": 2.5, "threshold": 0.5}))
-    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny),
+    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny), "ranker": str(tiny),
                                                                                 "decision": str(decision)}))
     polar = a.ask("Does North Korea seek military technology from Russia?")
     fact = a.ask("What does North Korea seek from Russia?")
@@ -240,7 +242,7 @@ def test_a_question_about_the_document_itself_is_answered_by_the_part_it_names(t
     decision = tmp_path / "decision.json"
     decision.write_text(json.dumps({"features": ["support"], "mean": [0.0], "scale": [1.0], "weights": [0.0],
                                     "bias": -5.0, "threshold": 0.5}))  # declines everything else
-    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny),
+    a = Assistant(hashing_article.index, hashing_article.settings.with_(answer={"judge": str(tiny), "ranker": str(tiny),
                                                                                 "decision": str(decision)}))
     conclusion = a.ask("What does the conclusion say?")
     assert not conclusion.abstained and conclusion.citations

@@ -326,7 +326,7 @@ def test_answer_related(hashing_article):
 def judged(hashing_article, tiny):
     """The article with the tiny random judge (and the decision beside it: confidence = its probability).
     Function-scoped: the int8 judge file is written to the test's private cache folder, never ~/.cache."""
-    return variant(hashing_article, answer={"judge": str(tiny)})
+    return variant(hashing_article, answer={"judge": str(tiny), "ranker": str(tiny)})
 
 
 def the_judge(a: Assistant):
@@ -342,7 +342,7 @@ def the_judge(a: Assistant):
 
 def test_answer_judge(hashing_article, tiny):
     q = "What meeting took place shortly before Lavrov's trip?"
-    judged = variant(hashing_article, answer={"judge": str(tiny)})
+    judged = variant(hashing_article, answer={"judge": str(tiny), "ranker": str(tiny)})
     assert the_judge(hashing_article) is None and the_judge(judged) is not None
     rules, judge = hashing_article.ask(q), judged.ask(q)
     assert rules.abstained and rules.confidence < 0.3  # the rules alone decline
@@ -372,14 +372,38 @@ def counted_reads(monkeypatch) -> list[int]:
 
 def test_answer_rerank(judged, monkeypatch):
     q = "Who is the Russian foreign minister mentioned in the article?"
-    reranked = variant(judged, answer={"rerank": 6})
+    plain = variant(judged, answer={"rerank": False})
     read = counted_reads(monkeypatch)
-    judged.ask(q), reranked.ask(q)
-    assert read == [2, 6]  # the judge reads six candidates to re-rank, two without
-    order = [s.rank for c in reranked.retriever.search(reranked.resolve(q, None), 5) for s in c.sentences]
+    judged.ask(q), plain.ask(q)
+    assert read == [8, 2, 2]  # the ranker reads its eight candidates, then the judge two; without it, the judge alone
+    order = [s.rank for c in plain.retriever.search(plain.resolve(q, None), 5) for s in c.sentences]
     assert all(r is None for r in order)  # the retriever's own scores are left as they were
-    passages = reranked.retrieve(q)
-    assert sorted(ids(passages)) == sorted(ids(judged.retrieve(q)))  # the same passages, re-ordered
+    assert ids(plain.retrieve(q)) == [plain.index.chunks[c.index].chunk_id  # retrieval's order
+                                      for c in plain.retriever.search(plain.resolve(q, None), 5)]
+    assert len(judged.retrieve(q, k=3)) == 3
+
+
+def test_answer_rerank_reads(judged, monkeypatch):
+    q = "Who is the Russian foreign minister mentioned in the article?"
+    fewer = variant(judged, answer={"rerank_reads": 4})
+    read = counted_reads(monkeypatch)
+    judged.ask(q), fewer.ask(q)
+    assert read == [judged.decider.ranker.reads, 2, 4, 2]  # the ranker's own choice (in its judge.json), then four
+
+
+def test_answer_rerank_passages(judged):
+    q = "Who is the Russian foreign minister mentioned in the article?"
+    wide = variant(judged, answer={"rerank_passages": 40})
+    assert judged.pool(5) == 20 and wide.pool(5) == 40 and wide.pool(45) == 45
+    assert len(wide.ask(q).passages) == len(judged.ask(q).passages) == 5  # ordered among more, the best five kept
+
+
+def test_answer_ranker(judged, tiny, tmp_path):
+    from index.errors import ModelError
+
+    assert judged.decider.ranker.judge.meta["sha256"] == json.loads((tiny / "judge.json").read_text())["sha256"]
+    with pytest.raises(ModelError, match="ranker file .* is missing: .*assistant judge ranker"):
+        Assistant(judged.index, judged.settings.with_(answer={"ranker": str(tmp_path / "nowhere")}))
 
 
 @pytest.mark.slow  # about a second: `make test` runs it, `make check` does not
@@ -407,7 +431,7 @@ def test_answer_judge_candidates(judged, monkeypatch):
     more = variant(judged, answer={"judge_candidates": 8})
     read = counted_reads(monkeypatch)
     default, eight = judged.ask(q), more.ask(q)
-    assert read == [2, 8]  # sentences the judge read for the question
+    assert read == [8, 2, 8, 8]  # the ranker's eight, then the sentences the judge read for the question
     assert eight.confidence != default.confidence
 
 
@@ -601,6 +625,9 @@ SETTING_TESTS = {
     "answer.judge_orders": "test_answer_judge_orders",
     "answer.judge_runtime": "test_answer_judge_runtime",
     "answer.rerank": "test_answer_rerank",
+    "answer.rerank_reads": "test_answer_rerank_reads",
+    "answer.rerank_passages": "test_answer_rerank_passages",
+    "answer.ranker": "test_answer_ranker",
     "answer.judge_threads": "test_answer_judge_threads",
     "answer.judge_candidates": "test_answer_judge_candidates",
     "answer.decision": "test_answer_decision",

@@ -26,7 +26,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     decision is fitted): whether it is answerable and, per judged candidate sentence, its
     `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
     from assistant.decision import Decider, sentence_features
-    from assistant.api import Assistant
+    from assistant.api import Assistant, load_ranker
     from assistant.judge import Judge
     from assistant.settings import DEFAULT_DOCUMENT, Settings
 
@@ -43,12 +43,15 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
             doc_path.write_text(art.text, encoding="utf-8")
         a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
         judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
-        a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows)
+        a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows,
+                            ranker=load_ranker(settings.answer))  # as the assistant orders the passages
         text = a.index.documents[next(iter(a.index.documents))]
         shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
             query = a.resolve(q.text, None)
-            ranked, judged = a.decider.read(query, a.retriever.search(query, settings.answer.passages))
+            keep = settings.answer.passages
+            pool = max(keep, settings.answer.rerank_passages) if a.decider.ranker is not None else keep
+            ranked, judged = a.decider.read(query, a.retriever.search(query, pool), keep)
             cands = a.decider.candidates(query.analysis, ranked, judged)
             rules = a.decider.rules_confidence(cands)
             without = {}  # the rules' confidence with one kind of fact no longer asked for

@@ -111,6 +111,32 @@ def to_tensors(rows, group):
     return ids, types, mask, start, end, label
 
 
+def optimiser(model, lr: float, head_lr: float, steps: int, warmup: float):
+    """AdamW over the trainable weights (the heads at `head_lr`), warm-up over the first `warmup`
+    share of `steps`, then linear decay to zero: (optimiser, scheduler)."""
+    import torch
+
+    heads = [p for n, p in model.named_parameters() if not n.startswith("bert.") and p.requires_grad]
+    body = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
+    opt = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": heads, "lr": head_lr}], weight_decay=0.01)
+    warm = max(1, int(warmup * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+    return opt, sched
+
+
+def apply(loss, model, opt, sched) -> float:
+    """One optimiser step on `loss` (gradients clipped to norm 1); the loss's value."""
+    import torch
+
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+    return float(loss.detach())
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -188,13 +214,8 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
     tok = tokenizer_for(model_path)
     rows = encode_pairs(tok, pairs)
     model = build_model(model_path, layers)
-    heads = [p for n, p in model.named_parameters() if not n.startswith("bert.") and p.requires_grad]
-    body = [p for n, p in model.named_parameters() if n.startswith("bert.") and p.requires_grad]
-    opt = torch.optim.AdamW([{"params": body, "lr": LR}, {"params": heads, "lr": HEAD_LR}], weight_decay=0.01)
     steps = epochs * math.ceil(len(rows) / BATCH)
-    warm = max(1, int(WARMUP * steps))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (steps - s) / max(1, steps - warm)))
+    opt, sched = optimiser(model, LR, HEAD_LR, steps, WARMUP)
     bce = torch.nn.BCEWithLogitsLoss()
     ce = torch.nn.CrossEntropyLoss()
     history = []
@@ -205,13 +226,8 @@ def train(out: Path, data: list[Path], eval_set: Path | None, document: Path | N
             ids, types, mask, start, end, label = to_tensors(rows, group)
             logit, s_logits, e_logits = model(ids, types, mask)
             loss = bce(logit, label) + SPAN_WEIGHT * (ce(s_logits, start) + ce(e_logits, end)) / 2
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
+            running.append(apply(loss, model, opt, sched))
             step += 1
-            running.append(float(loss.detach()))
             if step % 50 == 0:
                 log(f"epoch {epoch} step {step}/{steps} loss {np.mean(running[-50:]):.4f} "
                     f"{step * BATCH / (time.time() - t0):.1f} pairs/s")
