@@ -309,6 +309,17 @@ def by_form(rows: list[dict], answered: np.ndarray) -> dict:
     return out
 
 
+def ranker_about(settings) -> dict | None:
+    """What orders the passages the decision is fitted on: the ranker's sha256, reads and weight (None: off)."""
+    from assistant.api import load_ranker
+
+    ranker = load_ranker(settings)
+    if ranker is None:
+        return None
+    return {"sha256": ranker.judge.meta["sha256"], "reads": settings.rerank_reads or ranker.reads,
+            "weight": ranker.weight}
+
+
 def trained_on(judge_dir: Path | None) -> dict:
     """A judge folder's `judge.json` (the bundled judge's when None): its sha256 and `articles`."""
     from assistant.judge import BUNDLED
@@ -404,6 +415,7 @@ def calibrate(out: Path, data: list[Path], eval_set: Path | None, document: Path
                           "scored_by": {title: trained_on(folder)["sha256"] for title, folder in scorer.items()},
                           "judge_candidates": settings.answer.judge_candidates,
                           "judge_runtime": settings.answer.judge_runtime,
+                          "ranker": ranker_about(settings.answer),
                           "figures_on_calibration_data": figures}}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

@@ -12,6 +12,17 @@ from .settings import BATCH, CALIBRATION, DEV_ARTICLES, HEAD_LR, HELD_OUT, LR, S
 # ---------------------------------------------------------------- the model card
 
 
+def ranked_by(ranker: dict | None) -> str:
+    """How the candidates were ordered when the decision was fitted (`calibrate.ranker_about`).
+
+    >>> ranked_by(None), ranked_by({"sha256": "91d0699" + "0" * 57, "reads": 5, "weight": 0.02})
+    ("in retrieval's order", 'in the order of the passage ranker 91d0699… (5 reads, weight 0.02)')
+    """
+    if not ranker:
+        return "in retrieval's order"
+    return f"in the order of the passage ranker {ranker['sha256'][:7]}… ({ranker['reads']} reads, weight {ranker['weight']})"
+
+
 def write_card(folder: Path) -> Path:
     """The model card beside the weights, from what training (`judge.json`) and calibration
     (`decision.json`) recorded: nothing in it is typed by hand."""
@@ -81,7 +92,8 @@ def write_card(folder: Path) -> Path:
                   f"false abstention {figures.get('false_abstention')}. The judge read the best "
                   f"{decision.get('about', {}).get('judge_candidates')} candidate sentences of each question "
                   f"({decision.get('about', {}).get('judge_runtime')}), as `answer.judge_candidates` and "
-                  f"`answer.judge_runtime` do by default: change them and calibrate again.",
+                  f"`answer.judge_runtime` do by default, {ranked_by(decision.get('about', {}).get('ranker'))}: "
+                  "change them and calibrate again.",
                   *[f"Fitted on the other documents alone, AUC on {name}: {auc.get('all')} "
                     f"({auc.get('without what the question asks')} without what the question asks)."
                     for name, auc in figures.get("fitted_on_the_other_documents", {}).items()],
