@@ -50,8 +50,7 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
         for q in art.questions:
             query = a.resolve(q.text, None)
             keep = settings.answer.passages
-            pool = max(keep, settings.answer.rerank_passages) if a.decider.ranker is not None else keep
-            ranked, judged = a.decider.read(query, a.retriever.search(query, pool), keep)
+            ranked, judged = a.decider.read(query, a.retriever.search(query, a.pool(keep)), keep)
             cands = a.decider.candidates(query.analysis, ranked, judged)
             rules = a.decider.rules_confidence(cands)
             without = {}  # the rules' confidence with one kind of fact no longer asked for

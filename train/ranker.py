@@ -12,12 +12,14 @@ fine-tuned to put the sentence that answers first among the retriever's own cand
    cross-entropy of the question's candidates' logits against the targets (shared among them);
    `PER_BATCH` questions per step, AdamW, warm-up then linear decay, seeded: the same command
    gives the same weights on the same machine.
-3. **The weight.** At question time a sentence scores `support + weight x logit` (`rerank.rank_score`);
-   `weight` is chosen for the most questions whose first passage holds the answer, where no ranker
-   scoring them was trained on them: the SQuAD calibration articles (IPod, Zelda; the final ranker)
-   and the genre documents (two folds, alternating by kind: each fold scored by a ranker fine-tuned
-   on the other), the two kinds of text counting equally. It is written into `judge.json` with the
-   figures on the SQuAD dev article (reported, never chosen on).
+3. **How many it reads, and its weight.** At question time the ranker reads the best `reads`
+   candidate sentences by support and each scores `support + weight x logit` (`rerank.rank_score`);
+   both are chosen (`choose`, over the grids `READS` and `WEIGHTS`) for the most questions whose
+   first passage holds the answer, where no ranker scoring them was trained on them: the SQuAD
+   calibration articles (IPod, Zelda; the final ranker) and the genre documents (two folds,
+   alternating by kind: each fold scored by a ranker fine-tuned on the other), the two kinds of text
+   counting equally, the fewest reads within `WITHIN` of the best. They are written into
+   `judge.json` with the figures on the SQuAD dev article (reported, never chosen on).
 
 About 25 minutes on two cores (three fine-tunings); run it in the background.
 """
@@ -42,7 +44,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 SETS = (PROJECT / "eval" / "data" / "genres-train" / "questions.jsonl",
         PROJECT / "eval" / "data" / "genres-tuning" / "questions.jsonl")
 POOL = 20  # passages whose sentences are candidates in training
-EXTRA_GOLD = 2  # answer-holding sentences beyond the best `reads`, added as targets
+EXTRA_GOLD = 2  # answer-holding sentences beyond the best `CANDIDATES`, added as targets
 CANDIDATES = 10  # candidate sentences per training question (the best by support)
 READS = (4, 5, 6, 8, 10)  # how many the ranker may read at question time: the grid `reads` is chosen from
 WITHIN = 0.005  # fewer reads are taken when their best figure is this close to the best of all (time)
@@ -150,7 +152,7 @@ def fine_tune(groups: list[Group], epochs: int = EPOCHS, seed: int = SEED, log=p
 
     from assistant.judge import BUNDLED
 
-    from .model import apply, build_model, optimiser, tokenizer_for
+    from .model import apply, build_model, optimiser, to_tensors, tokenizer_for
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -179,13 +181,8 @@ def fine_tune(groups: list[Group], epochs: int = EPOCHS, seed: int = SEED, log=p
         running = []
         for b in range(0, len(order), PER_BATCH):
             group = [data[i] for i in order[b:b + PER_BATCH]]
-            pairs = [(ids, types) for g in group for ids, types in zip(g[0], g[1])]
-            length = max(len(ids) for ids, _ in pairs)
-            ids = torch.zeros((len(pairs), length), dtype=torch.long)
-            types = torch.zeros_like(ids)
-            mask = torch.zeros_like(ids)
-            for r, (x, t) in enumerate(pairs):
-                ids[r, :len(x)], types[r, :len(t)], mask[r, :len(x)] = torch.tensor(x), torch.tensor(t), 1
+            rows = [(x, t, 0, 0, 0) for g in group for x, t in zip(g[0], g[1])]  # no span or label: padding only
+            ids, types, mask, *_ = to_tensors(rows, range(len(rows)))
             logit, _, _ = model(ids, types, mask)
             loss, at = 0.0, 0
             for g in group:
