@@ -155,8 +155,13 @@ _PLACE_NOUN = re.compile(r"\b(?:city|cities|country|countries|nation|region|capi
                          r"coast|town|village|area|territory|headquarters|abroad|overseas|home|site|location|"
                          r"north|south|east|west|northern|southern|eastern|western|here|there|where|inside|"
                          r"outside|near|street|building|studio|station|port|sea|ocean|river|mountain|land|world|"
-                         r"continent|place|places|venue|front|base|plant|factory|market|online)\b",
+                         r"continent|place|places|venue|front|base|plant|factory|market|online|"
+                         # where things are kept in a computer or a text
+                         r"file|files|directory|directories|folder|folders|path|root|repository|url|address|"
+                         r"page|section|chapter|disk|server|host|registry|cache)\b",
                          re.I)
+# A file or directory ("/etc/ssh", "~/.ssh/config", ".ninja_log"), a web or mail address: a place too.
+_PLACE_TOKEN = re.compile(r"(?:~|\.{1,2})?/[\w.-]+|(?<![\w.])\.[A-Za-z_][\w.-]*|\bhttps?://|[\w.+-]+@[\w-]+\.\w")
 
 def _new_names(sentence: str, said: frozenset[str]) -> bool:
     """Whether the sentence holds a capitalised word, past its first, that the question (`said`) does not.
@@ -187,6 +192,10 @@ def provides(sentence: str, fact: Fact, asked: Question) -> bool:
     True
     >>> provides("It sent ships in 2023.", Fact("number"), analyse("How many ships?"))
     False
+    >>> provides("the log is kept in .ninja_log.", Fact("place"), analyse("Where is the log kept?"))
+    True
+    >>> provides("the log is kept for a week.", Fact("place"), analyse("Where is the log kept?"))
+    False
     """
     if fact.kind == "number":
         want = asked.unit
@@ -205,7 +214,7 @@ def provides(sentence: str, fact: Fact, asked: Question) -> bool:
     if fact.kind == "person":
         return _new_names(sentence, asked.said) or bool(_PERSON_NOUN.search(sentence) or _AGENT.search(sentence))
     if fact.kind == "place":
-        return _new_names(sentence, asked.said) or bool(_PLACE_NOUN.search(sentence))
+        return _new_names(sentence, asked.said) or bool(_PLACE_NOUN.search(sentence) or _PLACE_TOKEN.search(sentence))
     return True
 
 
