@@ -259,7 +259,7 @@ def page_lines(textpage) -> list[Line]:
     start = 0
     for end in [*_BREAK.finditer(text), None]:
         stop = n if end is None else end.end() if end.group() == "\ufffe" else end.start()
-        words = _CONTROLS.sub("", text[start:stop].replace("\ufffe", "-").translate(_LIGATURES))
+        words = whole_characters(_CONTROLS.sub("", text[start:stop].replace("\ufffe", "-").translate(_LIGATURES)))
         if words.strip():
             # the longest run of one object (PDFium's generated spaces within it skipped): length, first character
             best, best_at, run, run_at, last = 0, -1, 0, -1, None
@@ -277,6 +277,18 @@ def page_lines(textpage) -> list[Line]:
             lines.append(Line(words, *style(best_at)) if best_at >= 0 else Line(words))
         start = n if end is None else end.end()
     return lines
+
+
+def whole_characters(text: str) -> str:
+    """PDFium gives a character outside UCS-2 (an emoji) as two UTF-16 halves, one per character
+    index: joined back into one character here (a lone half, which no text may hold, becomes U+FFFD).
+
+    >>> whole_characters("smile \\ud83d\\ude00!"), whole_characters("half \\ud83d."), whole_characters("plain")
+    ('smile 😀!', 'half �.', 'plain')
+    """
+    if not any("\ud800" <= c <= "\udfff" for c in text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
 @functools.lru_cache(maxsize=1)

@@ -362,3 +362,14 @@ def test_pdfium_is_used_under_one_lock_and_closed_before_it_is_released(volcano_
 
     assert page_view(volcano_pdf, 1, ["Most eruptions happen"]).boxes
     assert seen == [True, True, True, True]
+
+
+def test_a_character_outside_ucs2_is_read_whole_from_a_pdf():
+    # PDFium hands an emoji over as two UTF-16 halves; text holding a lone half cannot even be written as UTF-8
+    from pathlib import Path
+
+    pdf = Path(__file__).resolve().parents[1] / "eval" / "data" / "genres-train" / "unicode-howto.pdf"
+    text = load_document(pdf).text
+    assert "1F600 '\U0001F600'; GRINNING FACE" in text
+    assert not any("\ud800" <= c <= "\udfff" for c in text)
+    text.encode("utf-8")
