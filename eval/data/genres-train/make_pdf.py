@@ -1,11 +1,12 @@
-"""Render four Python HOWTO pages (Sphinx HTML) into real multi-page A4 PDFs with a text layer.
+"""Render six Python HOWTO pages (Sphinx HTML) into real multi-page A4 PDFs with a text layer.
 
     python eval/data/genres-train/make_pdf.py
 
 The sources are Debian's `python3.11-doc` pages `/usr/share/doc/python3.11/html/howto/logging.html`,
-`.../howto/regex.html`, `.../howto/sorting.html` and `.../howto/unicode.html` (Python Software Foundation
-License), written to `logging-howto.pdf`, `regex-howto.pdf`, `sorting-howto.pdf` and `unicode-howto.pdf`
-beside this file. Drawn by `eval/data/genres/make_pdf.py`'s layout and drawing
+`.../howto/regex.html`, `.../howto/sorting.html`, `.../howto/unicode.html`, `.../howto/functional.html`
+and `.../howto/sockets.html` (Python Software Foundation License), written to `logging-howto.pdf`,
+`regex-howto.pdf`, `sorting-howto.pdf`, `unicode-howto.pdf`, `functional-howto.pdf` and
+`sockets-howto.pdf` beside this file. Drawn by `eval/data/genres/make_pdf.py`'s layout and drawing
 (imported from it), as the Ninja manual is; only the reading differs: the page's main body
 (`div.body[role=main]`) is read with the standard library's parser
 into blocks (headings, paragraphs, list items, definition terms and descriptions, table rows as
@@ -30,6 +31,8 @@ SOURCES = [  # (source page, output file, PDF title)
     (HOWTO / "regex.html", HERE / "regex-howto.pdf", "Regular Expression HOWTO"),
     (HOWTO / "sorting.html", HERE / "sorting-howto.pdf", "Sorting HOW TO"),
     (HOWTO / "unicode.html", HERE / "unicode-howto.pdf", "Unicode HOWTO"),
+    (HOWTO / "functional.html", HERE / "functional-howto.pdf", "Functional Programming HOWTO"),
+    (HOWTO / "sockets.html", HERE / "sockets-howto.pdf", "Socket Programming HOWTO"),
 ]
 AUTHOR = "Python Software Foundation"
 
