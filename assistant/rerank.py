@@ -24,7 +24,7 @@ from .retrieval import ScoredChunk
 
 BUNDLED = Path(__file__).parent / "data" / "ranker"
 # The shipped weights' sha256: a changed file is refused, whatever its judge.json says.
-BUNDLED_SHA256 = "91d069946f7d53628dcfe08580699ea5bbcd85ecc7e6eafadea576fd2987ab9b"
+BUNDLED_SHA256 = "91dc67913024decfc8d673f6963041e642f67a91f14f7001869ba2266daaf764"
 LOGIT_CLIP = 10.0
 RETRAIN = "rebuild it with: assistant judge ranker --out DIR (or set answer.rerank=false)"
 

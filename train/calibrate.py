@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .card import write_card
-from .data import Article, read_decline, read_eval_dev, read_squad
+from .data import Article, open_article, read_decline, read_eval_dev, read_squad
 from .settings import CALIBRATION, MIN_SUPPORT_ROWS
 
 # ---------------------------------------------------------------- the decision
@@ -26,27 +26,17 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     decision is fitted): whether it is answerable and, per judged candidate sentence, its
     `answering.sentence_features`, the fact kinds it lacks and whether it holds the answer."""
     from assistant.decision import Decider, sentence_features
-    from assistant.api import Assistant, load_ranker
+    from assistant.api import load_ranker
     from assistant.judge import Judge
-    from assistant.settings import DEFAULT_DOCUMENT, Settings
+    from assistant.settings import Settings
 
     settings = settings or Settings.from_env()
-    plain = settings.with_(answer={"judge": "none"})
     out = []
     for art in articles:
-        safe = re.sub(r"[^\w.-]+", "_", art.title)
-        if art.title == "eval-dev":
-            doc_path = DEFAULT_DOCUMENT
-        else:
-            doc_path = work / "docs" / f"{safe}.md"
-            doc_path.parent.mkdir(parents=True, exist_ok=True)
-            doc_path.write_text(art.text, encoding="utf-8")
-        a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
+        a, shift = open_article(art, work, settings)
         judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
         a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows,
                             ranker=load_ranker(settings.answer))  # as the assistant orders the passages
-        text = a.index.documents[next(iter(a.index.documents))]
-        shift = 0 if art.title == "eval-dev" else text.find(art.text[:200])
         for q in art.questions:
             query = a.resolve(q.text, None)
             keep = settings.answer.passages

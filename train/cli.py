@@ -114,10 +114,13 @@ def register(app: typer.Typer) -> None:
                                                        "train on (default: eval/data/genres-train and genres-tuning)."),
         epochs: int = typer.Option(2, min=1, help="Passes over the questions."),
         seed: int = typer.Option(13, help="The one seed of the run."),
+        squad_per_article: int = typer.Option(150, min=0, help="Questions sampled from each SQuAD training "
+                                              "article (not the held-out ones) to train on too; 0: none."),
     ):
         """Fine-tune the bundled judge into the passage ranker (answer.rerank) on the genre training
-        questions, with a listwise loss over the retriever's candidates; its weight against retrieval
-        support is chosen on the SQuAD calibration articles. About 15 minutes on two cores."""
+        questions and a sample of the SQuAD training articles' questions, with a listwise loss over the
+        retriever's candidates; how many sentences it reads and its weight against retrieval support are
+        chosen on text it did not train on (SQuAD calibration articles, the other fold of the genre documents). About an hour on two cores."""
         import tempfile
 
         from assistant.settings import SHARED_DATA
@@ -128,7 +131,8 @@ def register(app: typer.Typer) -> None:
         with tempfile.TemporaryDirectory() as work:
             try:
                 meta = train_ranker(out, _training_files(data), checks, Path(work), list(questions or SETS),
-                                    epochs=epochs, seed=seed, log=lambda m: typer.echo(m, err=True))
+                                    epochs=epochs, seed=seed, squad_per_article=squad_per_article,
+                                    log=lambda m: typer.echo(m, err=True))
             except ValueError as exc:
                 typer.echo(f"error: {exc}", err=True)
                 raise typer.Exit(2) from None

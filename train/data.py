@@ -123,6 +123,26 @@ def read_eval_dev(path: Path, document: Path) -> Article:
     return art
 
 
+def open_article(art: Article, work: Path, settings):
+    """The article indexed on its own, as a document the assistant reads (an `Assistant` without a
+    judge; the eval's dev article is the bundled document itself), and the shift from `art.text`'s
+    offsets to the indexed document's."""
+    from assistant.api import Assistant
+    from assistant.settings import DEFAULT_DOCUMENT
+
+    safe = re.sub(r"[^\w.-]+", "_", art.title)
+    if art.title == "eval-dev":
+        doc_path = DEFAULT_DOCUMENT
+    else:
+        doc_path = work / "docs" / f"{safe}.md"
+        doc_path.parent.mkdir(parents=True, exist_ok=True)
+        doc_path.write_text(art.text, encoding="utf-8")
+    a = Assistant.from_paths([doc_path], work / "indexes" / safe, settings.with_(answer={"judge": "none"}),
+                             progress=False)
+    text = a.index.documents[next(iter(a.index.documents))]
+    return a, 0 if art.title == "eval-dev" else text.find(art.text[:200])
+
+
 def read_decline(path: Path, articles: list[Article]) -> int:
     """Add the calibration split of the decline benchmark (`eval/data/decline.jsonl`) to the
     articles it is asked of (`bundled` is the eval's dev article, `squad:TITLE` a SQuAD one):

@@ -1,9 +1,11 @@
 """`assistant judge ranker`: the passage ranker (`assistant.rerank`, `answer.rerank`), the judge
 fine-tuned to put the sentence that answers first among the retriever's own candidates.
 
-1. **Candidates.** Every question of the genre training sets (`eval/data/genres-train/`, eight
-   documents of six kinds, and `eval/data/genres-tuning/`; never the genres development set, its
-   check set, the eval's sets or any SQuAD article) is asked of its document's index: the retriever's
+1. **Candidates.** Every question of the genre training sets (`SETS`: `eval/data/genres-train/`'s, 16
+   documents of six kinds, and `eval/data/genres-tuning/`'s), and a seeded sample of
+   `SQUAD_PER_ARTICLE` answerable questions of each SQuAD training article (never a calibration or
+   validation one: `train.settings.HELD_OUT`), so that prose is ranked too; never the genres
+   development set, its check set or the eval's sets. Each is asked of its document's index: the retriever's
    best `POOL` passages, and of their sentences the best `CANDIDATES` by retrieval support (the most
    the ranker may read at question time) plus up to `EXTRA_GOLD` sentences holding the answer key found
    further down, so that a miss of retrieval's order still teaches. A sentence is a target when it
@@ -21,7 +23,7 @@ fine-tuned to put the sentence that answers first among the retriever's own cand
    counting equally, the fewest reads within `WITHIN` of the best. They are written into
    `judge.json` with the figures on the SQuAD dev article (reported, never chosen on).
 
-About 25 minutes on two cores (three fine-tunings); run it in the background.
+About an hour on two cores (three fine-tunings); run it in the background.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +38,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .data import read_squad
-from .settings import CALIBRATION, DEV_ARTICLES, SEED
+from .data import open_article, read_squad
+from .settings import CALIBRATION, DEV_ARTICLES, HELD_OUT, SEED
 
 PROJECT = Path(__file__).resolve().parents[1]
-SETS = (PROJECT / "eval" / "data" / "genres-train" / "questions.jsonl",
-        PROJECT / "eval" / "data" / "genres-tuning" / "questions.jsonl")
+SETS = tuple(PROJECT / "eval" / "data" / f for f in (  # named, so that new question files change nothing until added
+    "genres-train/questions-man2.jsonl", "genres-train/questions-md2.jsonl", "genres-train/questions-pdf2.jsonl",
+    "genres-train/questions-pylib2.jsonl", "genres-train/questions.jsonl", "genres-tuning/questions.jsonl"))
 POOL = 20  # passages whose sentences are candidates in training
 EXTRA_GOLD = 2  # answer-holding sentences beyond the best `CANDIDATES`, added as targets
 CANDIDATES = 10  # candidate sentences per training question (the best by support)
@@ -55,6 +57,7 @@ HEAD_LR = 9e-5
 WARMUP = 0.06
 WEIGHTS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2)  # the grid `weight` is chosen from
 CHOSEN_ON = tuple(t for t in CALIBRATION if t not in DEV_ARTICLES)
+SQUAD_PER_ARTICLE = 150  # questions sampled from each SQuAD training article (never a held-out one)
 
 
 @dataclass
@@ -197,25 +200,19 @@ def fine_tune(groups: list[Group], epochs: int = EPOCHS, seed: int = SEED, log=p
     return model, history
 
 
-def squad_questions(files, titles, work: Path, settings, log=print) -> list[Asked]:
-    """Every answerable question of the SQuAD articles named, each article indexed on its own."""
-    from assistant.api import Assistant
-
-    plain = settings.with_(answer={"judge": "none"})
+def squad_questions(files, titles, work: Path, settings, log=print, per_article: int | None = None,
+                    seed: int = SEED) -> list[Asked]:
+    """The answerable questions of the SQuAD articles named (all, or a seeded sample of `per_article`
+    of each), each article indexed on its own."""
     out = []
     for path in files:
-        for art in read_squad(path, keep=lambda t: t in titles):
-            safe = re.sub(r"[^\w.-]+", "_", art.title)
-            doc_path = work / "docs" / f"{safe}.md"
-            doc_path.parent.mkdir(parents=True, exist_ok=True)
-            doc_path.write_text(art.text, encoding="utf-8")
-            a = Assistant.from_paths([doc_path], work / "indexes" / safe, plain, progress=False)
-            text = a.index.documents[next(iter(a.index.documents))]
-            shift = text.find(art.text[:200])
+        for art in read_squad(path, keep=titles if callable(titles) else lambda t: t in titles):
+            a, shift = open_article(art, work, settings)
             index = a.index
-            for q in art.questions:
-                if not q.answers:
-                    continue
+            answerable = [q for q in art.questions if q.answers]
+            if per_article is not None and len(answerable) > per_article:
+                answerable = random.Random(f"{seed}:{art.title}").sample(answerable, per_article)
+            for q in answerable:
                 spans = [(s + shift, e + shift) for s, e in q.answers]
 
                 def holds(r, chunk, spans=spans, index=index):
@@ -227,7 +224,7 @@ def squad_questions(files, titles, work: Path, settings, log=print) -> list[Aske
                     return any(ch.start <= st and en <= ch.end for st, en in spans)
 
                 out.append(Asked(art.title, a, a.resolve(q.text, None), holds, first))
-            log(f"{art.title}: {sum(1 for q in art.questions if q.answers)} answerable questions")
+            log(f"{art.title}: {len(answerable)} answerable questions")
     return out
 
 
@@ -283,7 +280,8 @@ def pooled(figures: dict[str, dict[str, float]]) -> dict[str, float]:
 
 
 def train_ranker(out: Path, squad_files: list[Path], validation: list[Path], work: Path, set_files=SETS,
-                 epochs: int = EPOCHS, seed: int = SEED, log=print) -> dict:
+                 epochs: int = EPOCHS, seed: int = SEED, squad_per_article: int = SQUAD_PER_ARTICLE,
+                 log=print) -> dict:
     """Collect, fine-tune, save, choose how many candidates it reads and its weight; writes
     `judge.safetensors`, `judge.json` and the card.
 
@@ -302,19 +300,24 @@ def train_ranker(out: Path, squad_files: list[Path], validation: list[Path], wor
     reported = squad_questions(validation, DEV_ARTICLES, work, settings, log)
     if not chosen_on:
         raise ValueError(f"none of the articles {', '.join(CHOSEN_ON)} in the data")
+    prose = squad_questions(squad_files, lambda t: t not in HELD_OUT, work, settings, log,
+                            squad_per_article, seed) if squad_per_article else []
+    prose_groups = [candidates(q, CANDIDATES, POOL) for q in prose]
     asked = genre_questions(set_files, settings, log)
     groups = [candidates(q, CANDIDATES, POOL) for q in asked]
     fold = folds(sorted({q.source for q in asked}))
     genre_figures: dict[str, dict[str, float]] = {}
     for f in (0, 1):
-        log(f"fold {f + 1} of 2: fine-tuning on {', '.join(d for d in fold if fold[d] != f)}")
-        model, _ = fine_tune([g for g in groups if fold[g.doc] != f], epochs, seed, log)
+        log(f"fold {f + 1} of 2: fine-tuning on {', '.join(d for d in fold if fold[d] != f)}"
+            + (f" and {len(prose_groups)} SQuAD training questions" if prose_groups else ""))
+        model, _ = fine_tune([g for g in groups if fold[g.doc] != f] + prose_groups, epochs, seed, log)
         save(model, work / f"fold{f}", 6, [])
         genre_figures |= first_passage_figures(work / f"fold{f}", [q for q in asked if fold[q.source] == f], settings)
-    model, history = fine_tune(groups, epochs, seed, log)
+    model, history = fine_tune(groups + prose_groups, epochs, seed, log)
     digest = save(model, out, 6, history, seed=seed, epochs=epochs, candidates=CANDIDATES, pool=POOL,
                   sets=[str(Path(s).resolve().relative_to(PROJECT)) for s in set_files],
-                  documents=sorted(fold), questions=len(groups))
+                  documents=sorted(fold), questions=len(groups),
+                  squad={"articles": sorted({q.source for q in prose}), "questions": len(prose_groups)})
     log(f"saved {out} ({digest[:12]}), choosing how many it reads and its weight")
     squad_figures = first_passage_figures(out, chosen_on, settings)
     kinds = {"SQuAD calibration articles": pooled(squad_figures), "genre documents, other fold": pooled(genre_figures)}
@@ -373,8 +376,11 @@ def write_ranker_card(folder: Path) -> Path:
         f"Per question the retriever's best {meta['pool']} passages; of their sentences the best {meta['candidates']} "
         f"by retrieval support and up to {EXTRA_GOLD}",
         "more holding the answer key; targets: the sentences overlapping the key (a \"which section\" question:",
-        "those of the passages under that section). Never trained on: the genres development and check sets,",
-        "the eval's sets, the decline benchmark, any SQuAD article.",
+        "those of the passages under that section)."
+        + (f" And {meta['squad']['questions']} questions sampled from the SQuAD training articles"
+           f" {', '.join(meta['squad']['articles'])}." if meta.get("squad", {}).get("questions") else ""),
+        "Never trained on: the genres development and check sets, the eval's sets, the decline benchmark,",
+        "the SQuAD calibration and validation articles.",
         "",
         "## Training",
         f"Seed {meta['seed']}, {meta['epochs']} epochs, {PER_BATCH} questions per step, AdamW (lr {LR}, heads {HEAD_LR}),",
