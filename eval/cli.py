@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
         report: Optional[Path] = typer.Option(None, "--report", metavar="DIR", help="Write report.md, charts and results.json to DIR."),
         index: Optional[Path] = typer.Option(None, "--index", "-i", help="Index folder (default: the bundled article's index)."),
         store: Optional[str] = typer.Option(None, "--store", metavar="URI", help="Where the vectors are searched: faiss (the default), milvus-lite:PATH.db or milvus://HOST:PORT/COLLECTION; with --index, where its collection is served now."),
-        gate: Optional[Path] = typer.Option(None, "--gate", help="Gate file of minimum/maximum figures (default: eval/gate.json)."),
+        gate: Optional[Path] = typer.Option(None, "--gate", help="Gate file of minimum/maximum figures (default: eval/gate.json, for a run of the bundled set's test split; --gate applies to any run)."),
         no_gate: bool = typer.Option(False, "--no-gate", help="Report only; never exit 1 for missed thresholds."),
         override: List[str] = typer.Option([], "--override", metavar="GROUP.FIELD=VALUE", help="Change one setting, e.g. answer.min_support=0.5 (repeatable)."),
         predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score another system's outputs (JSON lines: id, answer, abstained, citations, passages; with --decline: id, abstained, optional confidence and citations or quotes) instead of running ours."),
@@ -149,13 +149,17 @@ def register(app: typer.Typer) -> None:
         split = split or "dev"
         from .report import terminal_tables, update_readme, write_report
         from .runner import DEFAULT_GATE, check_gate, load_gate
+        from .schema import DEFAULT_SET
 
         if split not in ("dev", "test", "all"):
             raise _usage_error(f"unknown split {split!r}: use dev, test or all")
         if readme and predictions:
             raise _usage_error("--readme writes our own figures; it does not take --predictions")
-        # An explicit --gate applies to predictions too; by default the gate judges our own system.
-        gate_file = None if no_gate else (gate or (None if predictions else DEFAULT_GATE))
+        # An explicit --gate applies to any run, predictions too; the checked-in gate's bounds were set on
+        # the bundled set's test split, so by default it judges our own system there only (not the dev
+        # split one tunes on, nor another set).
+        bundled_test = split == "test" and (set_file is None or Path(set_file).resolve() == Path(DEFAULT_SET).resolve())
+        gate_file = None if no_gate else (gate or (DEFAULT_GATE if bundled_test and not predictions else None))
         gate_data = None
         if gate_file:
             try:

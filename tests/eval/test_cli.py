@@ -99,6 +99,16 @@ def test_gate_passes_then_fails_when_answers_get_worse(tmp_path, hashing_index):
     assert "key_recall = 0.000 is below the minimum 0.1" in broken.stderr
 
 
+@pytest.mark.slow  # over a second: `make test` runs it, `make check` does not
+def test_the_checked_in_gate_judges_the_test_split_only(hashing_index):
+    # its bounds were set on the test split: the dev split (the default) is reported, not gated
+    dev = invoke("--index", hashing_index, "--no-baseline")
+    assert dev.exit_code == 0, dev.output
+    assert "gate" not in dev.output
+    test = invoke("--index", hashing_index, "--split", "test", "--no-baseline")
+    assert "gate" in test.output + test.stderr  # judged (the fake embedder's figures may miss it)
+
+
 @pytest.mark.integration
 @pytest.mark.slow
 def test_checked_in_gate_passes_on_the_test_split(real_index_dir):
