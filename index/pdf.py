@@ -279,6 +279,9 @@ def page_lines(textpage) -> list[Line]:
     return lines
 
 
+_HALF = re.compile("[\ud800-\udfff]")  # one UTF-16 half of a character outside UCS-2
+
+
 def whole_characters(text: str) -> str:
     """PDFium gives a character outside UCS-2 (an emoji) as two UTF-16 halves, one per character
     index: joined back into one character here (a lone half, which no text may hold, becomes U+FFFD).
@@ -286,7 +289,7 @@ def whole_characters(text: str) -> str:
     >>> whole_characters("smile \\ud83d\\ude00!"), whole_characters("half \\ud83d."), whole_characters("plain")
     ('smile 😀!', 'half �.', 'plain')
     """
-    if not any("\ud800" <= c <= "\udfff" for c in text):
+    if not _HALF.search(text):
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 

@@ -31,12 +31,12 @@ def question_features(articles: list[Article], judge_dir: Path | None, work: Pat
     from assistant.settings import Settings
 
     settings = settings or Settings.from_env()
+    judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
+    ranker = load_ranker(settings.answer)  # the passages ordered as the assistant orders them
     out = []
     for art in articles:
         a, shift = open_article(art, work, settings)
-        judge = Judge.load(judge_dir, settings.answer.judge_runtime, settings.answer.judge_threads)
-        a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows,
-                            ranker=load_ranker(settings.answer))  # as the assistant orders the passages
+        a.decider = Decider(a.index, settings.answer, judge, None, known=a.retriever.knows, ranker=ranker)
         for q in art.questions:
             query = a.resolve(q.text, None)
             keep = settings.answer.passages

@@ -200,13 +200,13 @@ def fine_tune(groups: list[Group], epochs: int = EPOCHS, seed: int = SEED, log=p
     return model, history
 
 
-def squad_questions(files, titles, work: Path, settings, log=print, per_article: int | None = None,
-                    seed: int = SEED) -> list[Asked]:
-    """The answerable questions of the SQuAD articles named (all, or a seeded sample of `per_article`
-    of each), each article indexed on its own."""
+def squad_questions(files, keep: Callable[[str], bool], work: Path, settings, log=print,
+                    per_article: int | None = None, seed: int = SEED) -> list[Asked]:
+    """The answerable questions of the SQuAD articles whose titles `keep` takes (all, or a seeded sample
+    of `per_article` of each), each article indexed on its own."""
     out = []
     for path in files:
-        for art in read_squad(path, keep=titles if callable(titles) else lambda t: t in titles):
+        for art in read_squad(path, keep=keep):
             a, shift = open_article(art, work, settings)
             index = a.index
             answerable = [q for q in art.questions if q.answers]
@@ -296,8 +296,8 @@ def train_ranker(out: Path, squad_files: list[Path], validation: list[Path], wor
 
     started = time.time()
     settings = Settings.from_env()
-    chosen_on = squad_questions(squad_files, CHOSEN_ON, work, settings, log)
-    reported = squad_questions(validation, DEV_ARTICLES, work, settings, log)
+    chosen_on = squad_questions(squad_files, CHOSEN_ON.__contains__, work, settings, log)
+    reported = squad_questions(validation, DEV_ARTICLES.__contains__, work, settings, log)
     if not chosen_on:
         raise ValueError(f"none of the articles {', '.join(CHOSEN_ON)} in the data")
     prose = squad_questions(squad_files, lambda t: t not in HELD_OUT, work, settings, log,
