@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import json
 import os
 import shutil
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -300,7 +298,6 @@ def _build(docs: list[Document], problems: list[str], sources: list[str], out: P
 
     chunks: list[Chunk] = []
     texts_to_embed: list[str] = []
-    reused_rows: list[np.ndarray | None] = []  # per document: reused vectors or None
     prev_by_doc: dict[str, tuple[str, list[int]]] = {}
     if previous is not None:
         rows_of: dict[str, list[int]] = {}
