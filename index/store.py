@@ -40,9 +40,9 @@ SCHEMA_VERSION = 2
 # headings, hard-wrapped plain text split into sentences, man-page headings, HTML navigation left
 # out; 3: PDFs read by PDFium instead of pypdf, runs of spaces in their text now one space; 4: words
 # hyphenated across hard-wrapped lines of plain text joined; 5: a PDF's characters outside UCS-2 read
-# whole, not as two UTF-16 halves; 6: a Markdown line's HTML comment is no block), so an index built
-# before is stale and rebuilt, never reused document by document.
-READER_VERSION = 6
+# whole, not as two UTF-16 halves), so an index built before is stale and rebuilt, never reused
+# document by document.
+READER_VERSION = 5
 READABLE_SCHEMAS = (1, 2)
 HASH_LIMIT = 256 * 1024 * 1024  # files larger than this are checked by size and structure only
 

@@ -1,7 +1,7 @@
 """`assistant judge ranker`: the passage ranker (`assistant.rerank`, `answer.rerank`), the judge
 fine-tuned to put the sentence that answers first among the retriever's own candidates.
 
-1. **Candidates.** Every question of the genre training sets (`SETS`: `eval/data/genres-train/`'s, 24
+1. **Candidates.** Every question of the genre training sets (`SETS`: `eval/data/genres-train/`'s, 16
    documents of six kinds, and `eval/data/genres-tuning/`'s), and a seeded sample of
    `SQUAD_PER_ARTICLE` answerable questions of each SQuAD training article (never a calibration or
    validation one: `train.settings.HELD_OUT`), so that prose is ranked too; never the genres
@@ -43,10 +43,8 @@ from .settings import CALIBRATION, DEV_ARTICLES, HELD_OUT, SEED
 
 PROJECT = Path(__file__).resolve().parents[1]
 SETS = tuple(PROJECT / "eval" / "data" / f for f in (  # named, so that new question files change nothing until added
-    "genres-train/questions.jsonl", "genres-train/questions-man2.jsonl", "genres-train/questions-md2.jsonl",
-    "genres-train/questions-pdf2.jsonl", "genres-train/questions-pylib2.jsonl", "genres-train/questions-faq3.jsonl",
-    "genres-train/questions-man3.jsonl", "genres-train/questions-md3.jsonl", "genres-train/questions-pdf3.jsonl",
-    "genres-tuning/questions.jsonl"))
+    "genres-train/questions-man2.jsonl", "genres-train/questions-md2.jsonl", "genres-train/questions-pdf2.jsonl",
+    "genres-train/questions-pylib2.jsonl", "genres-train/questions.jsonl", "genres-tuning/questions.jsonl"))
 POOL = 20  # passages whose sentences are candidates in training
 EXTRA_GOLD = 2  # answer-holding sentences beyond the best `CANDIDATES`, added as targets
 CANDIDATES = 10  # candidate sentences per training question (the best by support)
