@@ -209,20 +209,13 @@ def strip_span(text: str, start: int, end: int) -> tuple[int, int]:
 def text_blocks(text: str, markdown: bool = False) -> list[Block]:
     """Split text into blocks at blank lines, bullets and (Markdown) `#` headings.
 
-    An HTML comment starting a Markdown line (`<!-- ... -->`, to its closing line) is no block: it is
-    not shown to a reader (a page's version history, lint switches).
-
     >>> [(b.kind, b.start, b.end) for b in text_blocks("Title\\n\\nA b. C d.\\n\\n- x\\n- y")]
     [('heading', 0, 5), ('paragraph', 7, 16), ('item', 20, 21), ('item', 24, 25)]
-    >>> md = "A b.\\n<!-- YAML\\n- version: v1\\n-->\\n<!-- lint -->\\nC d."
-    >>> [(b.kind, md[b.start:b.end]) for b in text_blocks(md, markdown=True)]
-    [('paragraph', 'A b.'), ('paragraph', 'C d.')]
     """
     blocks: list[Block] = []
     para_start: int | None = None
     para_end = 0
     in_fence = False
-    in_comment = False
     first = True
 
     def flush() -> None:
@@ -249,10 +242,6 @@ def text_blocks(text: str, markdown: bool = False) -> list[Block]:
         start, end = pos, pos + len(line.rstrip("\n"))
         pos += len(line)
         stripped = line.strip()
-        if markdown and not in_fence and (in_comment or stripped.startswith("<!--")):
-            flush()
-            in_comment = "-->" not in (stripped if in_comment else stripped[4:])
-            continue
         if markdown and stripped.startswith(("```", "~~~")):
             in_fence = not in_fence
         if in_fence or (markdown and stripped.startswith(("```", "~~~"))):

@@ -29,14 +29,6 @@ def test_markdown_headings_and_lists_keep_offsets():
     assert [b.level for b in blocks if b.kind == "heading"] == [1, 2]
 
 
-def test_markdown_html_comments_are_no_blocks_but_fenced_ones_stay():
-    text = ("## fs.open\n<!-- YAML\nadded: v0.1\n- version: v10\n-->\n\nOpens a file.\n<!-- lint disable -->\n"
-            "```html\n<!-- kept -->\n```\n")
-    blocks = text_blocks(text, markdown=True)
-    assert kinds(text, blocks) == [("heading", "fs.open"), ("paragraph", "Opens a file."),
-                                   ("paragraph", "```html\n<!-- kept -->\n```")]
-
-
 def test_html_keeps_visible_text_and_headings_drops_scripts_and_styles():
     text, blocks, title = html_to_text(
         "<html><head><title>T &amp; x</title><style>p{}</style></head><body><h2>Head</h2>"
