@@ -3,8 +3,8 @@
 The judge is trained to say whether a sentence answers; ordering passages by it lowered hit@1
 (docs/eval.md). The ranker is the same network fine-tuned for ordering: a listwise loss over the
 retriever's own candidates for a question, the sentences holding the answer as the target, on
-question sets written for eight documents of six kinds (`train/ranker.py`, `assistant judge
-ranker`). It reads the best few candidate sentences by retrieval support (as many as it was chosen
+question sets written for eighteen documents of six kinds and on SQuAD training articles
+(`train/ranker.py`, `assistant judge ranker`). It reads the best few candidate sentences by retrieval support (as many as it was chosen
 with, `answer.rerank_reads`) among the best `answer.rerank_passages` passages; each sentence scores `support + weight x logit` (`rank_score`; how many it
 reads and the weight are chosen on text it was not trained on and stored with it), one it did not read as if its
 logit were the lowest, `-LOGIT_CLIP`. Passages are ordered by their best sentence. Whether to answer
